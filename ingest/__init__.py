@@ -1,0 +1,1 @@
+"""inbox-ingest: scheduled, idempotent CSV ingestion with Django and Celery."""

@@ -1,0 +1,72 @@
+"""The ``INGEST_*`` settings, read lazily so tests can override them."""
+
+from pathlib import Path
+
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
+
+
+def inbox_dir() -> Path:
+    """Return the default inbox folder."""
+    return Path(settings.INGEST_INBOX_DIR).resolve()
+
+
+def archive_dir() -> Path:
+    return Path(settings.INGEST_ARCHIVE_DIR).resolve()
+
+
+def failed_dir() -> Path:
+    return Path(settings.INGEST_FAILED_DIR).resolve()
+
+
+def lock_dir() -> Path:
+    return Path(settings.INGEST_LOCK_DIR).resolve()
+
+
+def allowed_roots() -> list[Path]:
+    """Return the folders a scheduled scan may read; the inbox is always one."""
+    roots = [Path(root).resolve() for root in settings.INGEST_ALLOWED_ROOTS]
+    return [inbox_dir(), *roots]
+
+
+def min_file_age() -> float:
+    return float(settings.INGEST_MIN_FILE_AGE)
+
+
+def redispatch_after() -> float:
+    """Return the seconds a queued file waits before its message is resent."""
+    return float(settings.INGEST_REDISPATCH_AFTER)
+
+
+def max_attempts() -> int:
+    return int(settings.INGEST_MAX_ATTEMPTS)
+
+
+def progress_interval() -> float:
+    return float(settings.INGEST_PROGRESS_INTERVAL)
+
+
+def scan_interval() -> int:
+    return int(settings.INGEST_SCAN_INTERVAL)
+
+
+def notify_emails() -> list[str]:
+    """Return who hears about finished imports: the setting, else ``ADMINS``."""
+    emails = list(settings.INGEST_NOTIFY_EMAILS)
+    if not emails:
+        emails = [address for _name, address in settings.ADMINS]
+    return emails
+
+
+def resolve_inbox(inbox: str | None) -> Path:
+    """Return the inbox to scan; refuse one outside the allowed roots."""
+    if not inbox:
+        return inbox_dir()
+    path = Path(inbox).resolve()
+    for root in allowed_roots():
+        if path == root or root in path.parents:
+            return path
+    raise ImproperlyConfigured(
+        f"Inbox {inbox!r} is outside INGEST_ALLOWED_ROOTS "
+        f"({', '.join(str(r) for r in allowed_roots())})."
+    )

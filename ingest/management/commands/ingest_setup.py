@@ -1,0 +1,37 @@
+"""Prepare a fresh installation: migrate, the default schedule, an admin login."""
+
+import os
+import secrets
+
+from django.contrib.auth import get_user_model
+from django.core.management import call_command
+from django.core.management.base import BaseCommand
+
+from ingest import conf, storage
+
+
+class Command(BaseCommand):
+    help = (
+        "Migrate, create the inbox folders and an admin user (from "
+        "DJANGO_SUPERUSER_USERNAME/PASSWORD, or a generated password it prints). "
+        "Safe to run again."
+    )
+
+    def handle(self, *args, **options):
+        call_command("migrate", interactive=False, verbosity=0)
+        for folder in (conf.inbox_dir(), conf.archive_dir(), conf.failed_dir()):
+            folder.mkdir(parents=True, exist_ok=True)
+        storage.processing_dir(conf.inbox_dir()).mkdir(exist_ok=True)
+        username = os.environ.get("DJANGO_SUPERUSER_USERNAME", "admin")
+        users = get_user_model().objects
+        if users.filter(username=username).exists():
+            self.stdout.write(f"Admin user {username!r} exists.")
+            return
+        password = os.environ.get("DJANGO_SUPERUSER_PASSWORD") or secrets.token_urlsafe(
+            12
+        )
+        users.create_superuser(username=username, email="", password=password)
+        shown = (
+            password if "DJANGO_SUPERUSER_PASSWORD" not in os.environ else "(from env)"
+        )
+        self.stdout.write(f"Created admin user {username!r} with password {shown}")

@@ -1,0 +1,566 @@
+"""The write side of ingest: scan, claim, import, finish, requeue.
+
+Every function here is safe to call twice and from several processes at
+once. Ledger state moves only by conditional UPDATEs
+(``filter(state=…).update(…)``: the database decides who won), files only
+by exclusive moves (:mod:`ingest.storage`), and an import runs under its
+file's liveness lock (:mod:`ingest.locks`). Broker messages are doorbells:
+losing one delays a file until the next scan, delivering one twice changes
+nothing.
+"""
+
+import datetime
+import logging
+import shutil
+import time
+import uuid
+from collections import Counter
+from collections.abc import Iterable
+from pathlib import Path
+
+from django.db import (
+    IntegrityError,
+    InterfaceError,
+    OperationalError,
+    connection,
+    transaction,
+)
+from django.db.models import F, Q
+from django.utils import timezone
+
+from . import conf, locks, scanner, storage
+from .importers import FileRejected, importer_for
+from .importers.pipeline import rows_stage
+from .importers.staging import Staging
+from .models import InboxFile, RowRejection
+from .progress import ProgressReporter, ProgressSink
+
+logger = logging.getLogger(__name__)
+
+State = InboxFile.State
+FINAL = InboxFile.FINAL_STATES
+#: Seconds a finished file may wait for its email before a scan resends it.
+NOTIFY_GRACE = 60
+#: Seconds before retrying a file whose identical twin is importing right now.
+TWIN_RETRY_COUNTDOWN = 30
+#: First rejected rows kept per file; the count stays exact beyond it.
+MAX_ROW_ERRORS = 10_000
+
+
+# --- Scan -----------------------------------------------------------------
+
+
+def inbox_scan(*, inbox: str | None = None) -> dict:
+    """Register new stable files in *inbox*, queue them, and repair the ledger.
+
+    Side effects: ledger rows created/updated, files moved into the inbox's
+    processing folder, import and notify messages published. Safe to run
+    concurrently with itself and with imports.
+    """
+    root = conf.resolve_inbox(inbox)
+    storage.processing_dir(root).mkdir(parents=True, exist_ok=True)
+    summary: Counter[str] = Counter()
+    seen: set[str] = set()
+    for found in scanner.inbox_list(root):
+        seen.add(str(found.path))
+        try:
+            summary[_found_register(found=found, inbox=root)] += 1
+        except Exception:
+            # One odd file must not stop the scan of the others.
+            logger.exception("Could not register %s", found.path)
+            summary["errors"] += 1
+    summary.update(_inbox_repair(inbox=root, seen=seen))
+    return {"inbox": str(root), "seen": len(seen), **summary}
+
+
+def _found_register(*, found: scanner.FoundFile, inbox: Path) -> str:
+    if found.refused:
+        return _found_refuse(found=found, inbox=inbox)
+    row, created = InboxFile.objects.get_or_create(
+        inbox_path=str(found.path),
+        state=State.DISCOVERED,
+        defaults={
+            "name": found.name,
+            "inbox": str(inbox),
+            "size": found.size,
+            "mtime": found.mtime,
+            "importer": _importer_name(found.name),
+        },
+    )
+    if not created and (row.size, row.mtime) != (found.size, found.mtime):
+        InboxFile.objects.filter(pk=row.pk, state=State.DISCOVERED).update(
+            size=found.size, mtime=found.mtime
+        )
+        return "changing"
+    if time.time() - found.mtime < conf.min_file_age():
+        return "waiting"
+    try:
+        storage.move_exclusive(found.path, row.processing_path)
+    except FileNotFoundError:
+        return "raced"  # A concurrent scan moved it; it queues it too.
+    except FileExistsError:
+        logger.error(
+            "%s is taken; leaving %s in the inbox", row.processing_path, found.path
+        )
+        return "conflicts"
+    return "queued" if _file_queue(row.pk, from_states=[State.DISCOVERED]) else "raced"
+
+
+def _importer_name(filename: str) -> str:
+    try:
+        return importer_for(filename=filename).name
+    except FileRejected:
+        return ""  # Recorded as the failure reason when it is imported.
+
+
+def _found_refuse(*, found: scanner.FoundFile, inbox: Path) -> str:
+    """Record a file the scanner will not read and move it out of the way."""
+    row = InboxFile.objects.create(
+        name=found.name,
+        inbox=str(inbox),
+        inbox_path=str(found.path),
+        state=State.FAILED,
+        error=found.refused,
+        finished_at=timezone.now(),
+    )
+    destination = storage.failed_path(file_id=row.pk, name=row.name)
+    InboxFile.objects.filter(pk=row.pk).update(stored_path=str(destination))
+    try:
+        storage.move_exclusive(found.path, destination)
+        storage.write_text_atomic(
+            storage.reason_path(destination), found.refused + "\n"
+        )
+    except OSError:
+        logger.exception("Could not move refused %s", found.path)
+    _notify_publish(row.pk)
+    return "refused"
+
+
+def _inbox_repair(*, inbox: Path, seen: set[str]) -> Counter[str]:
+    """Finish what crashed scans, dead workers and lost messages left undone."""
+    repaired: Counter[str] = Counter()
+    now = timezone.now()
+    in_inbox = InboxFile.objects.filter(inbox=str(inbox))
+
+    # Moved into processing by a scan that died before queueing it.
+    for row in in_inbox.filter(state=State.DISCOVERED):
+        if row.inbox_path in seen:
+            continue
+        if row.processing_path.exists():
+            if _file_queue(row.pk, from_states=[State.DISCOVERED]):
+                repaired["recovered"] += 1
+        elif not Path(row.inbox_path).exists():
+            repaired["vanished"] += InboxFile.objects.filter(
+                pk=row.pk, state=State.DISCOVERED
+            ).update(
+                state=State.FAILED,
+                finished_at=now,
+                error="The file disappeared from the inbox before it was taken.",
+            )
+
+    # Finished (done/failed/duplicate) but the file never left processing.
+    processing = storage.processing_dir(inbox)
+    ids = [_id_prefix(entry.name) for entry in processing.iterdir()]
+    for row in InboxFile.objects.filter(pk__in=[i for i in ids if i], state__in=FINAL):
+        _file_settle(row)
+        repaired["settled"] += 1
+
+    # Importing, but nobody holds the lock: the worker died mid-import.
+    for file_id in in_inbox.filter(state=State.IMPORTING).values_list("pk", flat=True):
+        with locks.file_lock(file_id) as free:
+            if free and InboxFile.objects.filter(
+                pk=file_id, state=State.IMPORTING
+            ).update(state=State.QUEUED, queued_at=now, dispatched_at=None):
+                logger.warning("Import of file #%s was interrupted; requeued.", file_id)
+                row = InboxFile.objects.get(pk=file_id)
+                _publish_import(file_id, row.task_id)
+                repaired["resumed"] += 1
+
+    # Queued, but the doorbell may have been lost (a broker restart).
+    stale = now - datetime.timedelta(seconds=conf.redispatch_after())
+    for file_id, task_id in in_inbox.filter(
+        Q(dispatched_at__lt=stale) | Q(dispatched_at__isnull=True, queued_at__lt=stale),
+        state=State.QUEUED,
+    ).values_list("pk", "task_id"):
+        _publish_import(file_id, task_id)
+        repaired["redispatched"] += 1
+
+    # Finished, but the email never went out.
+    for file_id in in_inbox.filter(
+        state__in=FINAL,
+        notify_state=InboxFile.Notify.PENDING,
+        finished_at__lt=now - datetime.timedelta(seconds=NOTIFY_GRACE),
+    ).values_list("pk", flat=True):
+        _notify_publish(file_id)
+        repaired["renotified"] += 1
+    return repaired
+
+
+def _id_prefix(name: str) -> int | None:
+    head, _sep, _rest = name.partition("-")
+    return int(head) if head.isdigit() else None
+
+
+# --- Queue and publish ----------------------------------------------------
+
+
+def _file_queue(file_id: int, *, from_states: Iterable[str], **changes) -> bool:
+    """Move a file to QUEUED with a fresh task id and publish it after commit."""
+    task_id = str(uuid.uuid4())
+    moved = InboxFile.objects.filter(pk=file_id, state__in=list(from_states)).update(
+        state=State.QUEUED,
+        task_id=task_id,
+        queued_at=timezone.now(),
+        dispatched_at=None,
+        **changes,
+    )
+    if moved:
+        transaction.on_commit(lambda: _publish_import(file_id, task_id))
+    return bool(moved)
+
+
+def _publish_import(file_id: int, task_id: str) -> None:
+    """Ring the doorbell for one file; a broker failure waits for the next scan."""
+    # Imported here: tasks import this module.
+    from .tasks import import_file
+
+    try:
+        import_file.apply_async(args=(file_id,), task_id=task_id)
+    except Exception:
+        logger.warning(
+            "Could not publish the import of file #%s; the next scan retries.",
+            file_id,
+            exc_info=True,
+        )
+        return
+    InboxFile.objects.filter(pk=file_id, state=State.QUEUED, task_id=task_id).update(
+        dispatched_at=timezone.now()
+    )
+
+
+def _notify_publish(file_id: int) -> None:
+    from .tasks import notify_file
+
+    def publish() -> None:
+        try:
+            notify_file.apply_async(args=(file_id,))
+        except Exception:
+            logger.warning(
+                "Could not publish the email for file #%s.", file_id, exc_info=True
+            )
+
+    transaction.on_commit(publish)
+
+
+def files_requeue(*, files: Iterable[InboxFile]) -> int:
+    """Queue finished files for another import; return how many were queued.
+
+    Side effects: ledger rows reset to QUEUED, import messages published.
+    The file is fetched back from archive/failed by the import itself.
+    """
+    count = 0
+    for row in files:
+        count += _file_queue(
+            row.pk,
+            from_states=FINAL,
+            sha256="",
+            error="",
+            attempts=0,
+            duplicate_of=None,
+            rows_total=0,
+            rows_imported=0,
+            rows_updated=0,
+            rows_rejected=0,
+            started_at=None,
+            finished_at=None,
+            notify_state=InboxFile.Notify.PENDING,
+            notify_error="",
+        )
+    return count
+
+
+def file_register_path(*, path: Path) -> InboxFile:
+    """Copy a file from anywhere into the default inbox's processing folder.
+
+    Used by ``ingest_file``; the caller's file is left where it is.
+    """
+    inbox = conf.inbox_dir()
+    storage.processing_dir(inbox).mkdir(parents=True, exist_ok=True)
+    info = path.stat()
+    row = InboxFile.objects.create(
+        name=path.name,
+        inbox=str(inbox),
+        inbox_path=str(path.resolve()),
+        source=InboxFile.Source.COMMAND,
+        size=info.st_size,
+        mtime=info.st_mtime,
+        importer=_importer_name(path.name),
+        state=State.QUEUED,
+        task_id=str(uuid.uuid4()),
+        queued_at=timezone.now(),
+    )
+    temporary = row.processing_path.with_name(f".{row.processing_path.name}.tmp")
+    storage.move_exclusive(_copy(path, temporary), row.processing_path)
+    return row
+
+
+def _copy(src: Path, dst: Path) -> Path:
+    shutil.copyfile(src, dst)
+    return dst
+
+
+# --- Import ---------------------------------------------------------------
+
+
+def file_import(
+    *,
+    file_id: int,
+    task_id: str | None = None,
+    progress_sink: ProgressSink | None = None,
+) -> dict:
+    """Import one queued file and archive it; return the summary.
+
+    Safe to repeat: a second call for the same file (a redelivered or
+    duplicated message) finds the lock held or the row no longer queued and
+    returns ``{"status": "skipped"}``. Database outages propagate so the
+    task retries; anything else fails the file with the reason recorded.
+    """
+    with locks.file_lock(file_id) as held:
+        if not held:
+            return _skipped(file_id, "another worker is importing it")
+        row = _file_claim(file_id, task_id)
+        if row is None:
+            return _skipped(file_id, "it is not waiting to be imported")
+        if row.attempts > conf.max_attempts():
+            return _file_fail(
+                row,
+                f"Gave up after {row.attempts - 1} attempts: every worker died on it.",
+            )
+        try:
+            return _file_run(row, progress_sink)
+        except FileRejected as exc:
+            return _file_fail(row, str(exc))
+        except (OperationalError, InterfaceError):
+            raise
+        except Exception as exc:
+            logger.exception("Import of file #%s failed", file_id)
+            return _file_fail(row, f"Unexpected error: {type(exc).__name__}: {exc}")
+
+
+def _skipped(file_id: int, reason: str) -> dict:
+    logger.info("Skipping file #%s: %s.", file_id, reason)
+    return {"status": "skipped", "file_id": file_id, "reason": reason}
+
+
+def _file_claim(file_id: int, task_id: str | None) -> InboxFile | None:
+    """Take a queued file for import; None if it is not ours to take.
+
+    Called with the file's lock held, so a row still IMPORTING belongs to a
+    dead worker and may be taken over. A message carrying another task id
+    than the ledger's is stale (the file was requeued since) and is ignored.
+    """
+    claim = InboxFile.objects.filter(
+        pk=file_id, state__in=[State.QUEUED, State.IMPORTING]
+    )
+    if task_id is not None:
+        claim = claim.filter(task_id=task_id)
+    if not claim.update(
+        state=State.IMPORTING, attempts=F("attempts") + 1, started_at=timezone.now()
+    ):
+        return None
+    return InboxFile.objects.get(pk=file_id)
+
+
+def _file_locate(row: InboxFile) -> Path:
+    """Return the file in its processing folder, fetching it back if needed."""
+    target = row.processing_path
+    if target.exists():
+        return target
+    if row.stored_path and Path(row.stored_path) != target:
+        try:
+            storage.move_exclusive(Path(row.stored_path), target)
+            return target
+        except FileNotFoundError:
+            pass
+    raise FileRejected(
+        f"The file is gone: neither {target} nor "
+        f"{row.stored_path or '(no other copy)'} exists."
+    )
+
+
+def _file_run(row: InboxFile, progress_sink: ProgressSink | None) -> dict:
+    path = _file_locate(row)
+    started = time.monotonic()
+    digest, size = storage.sha256_file(path), path.stat().st_size
+    original = _content_done(digest, row.pk)
+    if original is not None:
+        return _file_duplicate(row, original, digest, size)
+    try:
+        with transaction.atomic():
+            InboxFile.objects.filter(pk=row.pk).update(sha256=digest, size=size)
+    except IntegrityError:
+        # Its twin (same content) is importing right now: wait for its verdict.
+        original = _content_done(digest, row.pk)
+        if original is not None:
+            return _file_duplicate(row, original, digest, size)
+        return _file_defer(row)
+
+    importer = importer_for(name=row.importer, filename=row.name)
+    reporter = ProgressReporter(progress_sink, conf.progress_interval())
+    with Staging(importer) as staging:
+        with staging.writer() as write:
+            staged = rows_stage(
+                importer=importer,
+                path=path,
+                write=write,
+                progress=reporter,
+                max_errors=MAX_ROW_ERRORS,
+            )
+        with transaction.atomic():
+            with connection.cursor() as cursor:
+                imported, updated = importer.apply(cursor, staging.table)
+            RowRejection.objects.filter(file_id=row.pk).delete()
+            RowRejection.objects.bulk_create(
+                (
+                    RowRejection(
+                        file_id=row.pk,
+                        line=error.line,
+                        column=error.column,
+                        message=error.message[:500],
+                        raw=error.raw,
+                    )
+                    for error in staged.errors
+                ),
+                batch_size=1000,
+            )
+            finished = timezone.now()
+            destination = storage.archive_path(
+                file_id=row.pk, name=row.name, when=finished
+            )
+            if not InboxFile.objects.filter(pk=row.pk, state=State.IMPORTING).update(
+                state=State.DONE,
+                rows_total=staged.total,
+                rows_imported=imported,
+                rows_updated=updated,
+                rows_rejected=staged.rejected,
+                finished_at=finished,
+                stored_path=str(destination),
+                error="",
+                importer=importer.name,
+            ):
+                raise RuntimeError(
+                    f"File #{row.pk} left IMPORTING while its lock was held."
+                )
+    row.refresh_from_db()
+    _file_settle(row)
+    _notify_publish(row.pk)
+    summary = file_summary(row, seconds=time.monotonic() - started)
+    summary["duplicates_in_file"] = staged.total - staged.rejected - imported - updated
+    if staged.extra_columns:
+        summary["ignored_columns"] = staged.extra_columns
+    logger.info("Imported file #%s: %s", row.pk, summary)
+    return summary
+
+
+def _content_done(digest: str, exclude_id: int) -> InboxFile | None:
+    return (
+        InboxFile.objects.filter(sha256=digest, state=State.DONE)
+        .exclude(pk=exclude_id)
+        .order_by("pk")
+        .first()
+    )
+
+
+def _file_duplicate(
+    row: InboxFile, original: InboxFile, digest: str, size: int
+) -> dict:
+    finished = timezone.now()
+    destination = storage.archive_path(file_id=row.pk, name=row.name, when=finished)
+    InboxFile.objects.filter(pk=row.pk, state=State.IMPORTING).update(
+        state=State.DUPLICATE,
+        sha256=digest,
+        size=size,
+        duplicate_of=original,
+        finished_at=finished,
+        stored_path=str(destination),
+        error=(
+            f"Same content as file #{original.pk} ({original.name}); nothing imported."
+        ),
+    )
+    row.refresh_from_db()
+    _file_settle(row)
+    _notify_publish(row.pk)
+    return file_summary(row)
+
+
+def _file_defer(row: InboxFile) -> dict:
+    """Put a file back in the queue for later; its twin decides its fate."""
+    from .tasks import import_file
+
+    if InboxFile.objects.filter(pk=row.pk, state=State.IMPORTING).update(
+        state=State.QUEUED, queued_at=timezone.now(), attempts=F("attempts") - 1
+    ):
+        try:
+            import_file.apply_async(
+                args=(row.pk,), task_id=row.task_id, countdown=TWIN_RETRY_COUNTDOWN
+            )
+        except Exception:
+            logger.warning("Could not defer file #%s; the next scan retries.", row.pk)
+    return {
+        "status": "deferred",
+        "file_id": row.pk,
+        "reason": "identical file importing",
+    }
+
+
+def _file_fail(row: InboxFile, reason: str) -> dict:
+    """Record a failed import, move the file to failed/ with its reason."""
+    destination = storage.failed_path(file_id=row.pk, name=row.name)
+    InboxFile.objects.filter(pk=row.pk, state=State.IMPORTING).update(
+        state=State.FAILED,
+        error=reason,
+        finished_at=timezone.now(),
+        stored_path=str(destination),
+    )
+    row.refresh_from_db()
+    logger.warning("File #%s (%s) failed: %s", row.pk, row.name, reason)
+    _file_settle(row)
+    _notify_publish(row.pk)
+    return file_summary(row)
+
+
+def _file_settle(row: InboxFile) -> None:
+    """Move a finished file from processing to where the ledger says it goes."""
+    source, destination = row.processing_path, Path(row.stored_path)
+    if row.stored_path and source != destination and source.exists():
+        try:
+            storage.move_exclusive(source, destination)
+        except FileExistsError:
+            logger.error("Cannot settle %s: %s already exists.", source, destination)
+            return
+        except FileNotFoundError:
+            pass  # Settled concurrently.
+    if row.state == State.FAILED and row.stored_path:
+        reason = storage.reason_path(destination)
+        if not reason.exists():
+            storage.write_text_atomic(
+                reason,
+                f"{row.name} (ledger #{row.pk}) was not imported.\n\n{row.error}\n",
+            )
+
+
+def file_summary(row: InboxFile, *, seconds: float | None = None) -> dict:
+    """Return the small JSON summary stored as the task result and emailed."""
+    if seconds is None:
+        seconds = row.duration or 0.0
+    return {
+        "status": row.state,
+        "file_id": row.pk,
+        "file": row.name,
+        "imported": row.rows_imported,
+        "updated": row.rows_updated,
+        "rejected": row.rows_rejected,
+        "total": row.rows_total,
+        "seconds": round(seconds, 3),
+        **({"error": row.error} if row.error else {}),
+    }

@@ -1,0 +1,33 @@
+"""Route django-celery-results to its own connection where there is one."""
+
+from django.conf import settings
+
+RESULTS_ALIAS = "results"
+
+
+class ResultsRouter:
+    """Send task results through the ``results`` alias when it is configured.
+
+    On PostgreSQL ``results`` is a second connection to the same database, so
+    ``update_state`` from inside an import transaction is committed and seen
+    at once. Only ``default`` is ever migrated: both aliases name one
+    database.
+    """
+
+    def _alias(self, model) -> str | None:
+        if model._meta.app_label == "django_celery_results":
+            if RESULTS_ALIAS in settings.DATABASES:
+                return RESULTS_ALIAS
+        return None
+
+    def db_for_read(self, model, **hints):
+        return self._alias(model)
+
+    def db_for_write(self, model, **hints):
+        return self._alias(model)
+
+    def allow_relation(self, obj1, obj2, **hints):
+        return None
+
+    def allow_migrate(self, db, app_label, model_name=None, **hints):
+        return db != RESULTS_ALIAS

@@ -1,0 +1,53 @@
+"""Detect the external services a test pass needs, and explain what is missing.
+
+Outside CI a missing service skips the tests that need it, with a reason
+that names what to start or set; under ``CI=true`` it is a failure.
+"""
+
+import os
+import socket
+from urllib.parse import urlparse
+
+from django.conf import settings
+
+IS_CI = os.environ.get("CI", "").lower() == "true"
+
+
+def _reachable(host: str, port: int) -> bool:
+    try:
+        with socket.create_connection((host, port), timeout=1):
+            return True
+    except OSError:
+        return False
+
+
+def database_problem() -> str:
+    """Return why the configured PostgreSQL cannot be used, or ""."""
+    db = settings.DATABASES["default"]
+    if db["ENGINE"] != "django.db.backends.postgresql":
+        return ""
+    host, port = db.get("HOST") or "127.0.0.1", int(db.get("PORT") or 5432)
+    if host.startswith("/") or _reachable(host, port):
+        return ""
+    return (
+        f"PostgreSQL is not reachable at {host}:{port}: start it "
+        "(pg_ctlcluster <version> main start) or unset DATABASE_URL to run on SQLite."
+    )
+
+
+def redis_problem() -> str:
+    """Return why the configured Redis broker cannot be used, or ""."""
+    url = settings.CELERY_BROKER_URL
+    if not url.startswith("redis://"):
+        return (
+            "These tests need Redis: run the PostgreSQL pass of bin/test "
+            "(CELERY_BROKER_URL=redis://127.0.0.1:6379/15)."
+        )
+    parsed = urlparse(url)
+    host, port = parsed.hostname or "127.0.0.1", parsed.port or 6379
+    if _reachable(host, port):
+        return ""
+    return (
+        f"Redis is not reachable at {host}:{port}: start it "
+        "(redis-server --port 6379) or set CELERY_BROKER_URL."
+    )

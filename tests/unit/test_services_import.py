@@ -1,0 +1,179 @@
+"""Importing a file: counts, archive, duplicates, failures, idempotency."""
+
+import json
+from pathlib import Path
+
+import pytest
+from django.core import mail
+from django_celery_results.models import TaskResult
+
+from ingest import services
+from ingest.models import Author, Book, InboxFile, RowRejection
+from tests.factories import books_csv, drop
+
+pytestmark = pytest.mark.django_db(transaction=True, databases="__all__")
+
+State = InboxFile.State
+BOOKS = Path(__file__).resolve().parents[2] / "data" / "books.csv"
+
+
+def test_the_example_file_is_imported_archived_stored_and_emailed(eager):
+    drop("books.csv", BOOKS.read_text(encoding="utf-8"))
+    services.inbox_scan()
+    row = InboxFile.objects.get()
+    assert row.state == State.DONE
+    assert (row.rows_total, row.rows_imported, row.rows_updated, row.rows_rejected) == (
+        3,
+        3,
+        0,
+        0,
+    )
+    assert Book.objects.get(title="Кобзар").author.name == "Тарас Шевченко"
+    assert Book.objects.get(title="Кобзар").published_year == 1840
+    assert Path(row.stored_path).exists() and "/archive/" in row.stored_path
+    assert not row.processing_path.exists()
+    result = TaskResult.objects.get(task_id=row.task_id)
+    assert result.status == "SUCCESS"
+    summary = json.loads(result.result)
+    assert summary["status"] == "done" and summary["imported"] == 3
+    assert summary["file"] == "books.csv"
+    assert len(mail.outbox) == 1
+    assert mail.outbox[0].subject.startswith(
+        "Import finished: books.csv — 3 imported, 0 updated, 0 rejected rows"
+    )
+    assert mail.outbox[0].to == ["ops@example.com"]
+    assert InboxFile.objects.get().notify_state == InboxFile.Notify.SENT
+
+
+def test_the_same_content_again_is_a_duplicate_and_imports_nothing(eager):
+    drop("books.csv", books_csv(("A", "B", 2000)))
+    services.inbox_scan()
+    Book.objects.update(published_year=1999)  # A change the twin must not undo.
+    drop("books-again.csv", books_csv(("A", "B", 2000)))
+    services.inbox_scan()
+    twin = InboxFile.objects.get(name="books-again.csv")
+    assert twin.state == State.DUPLICATE
+    assert twin.duplicate_of == InboxFile.objects.get(name="books.csv")
+    assert Book.objects.get().published_year == 1999
+    assert Path(twin.stored_path).exists()
+    assert [m.subject.split(":")[0] for m in mail.outbox] == [
+        "Import finished",
+        "Import skipped",
+    ]
+
+
+def test_importing_the_same_rows_again_updates_and_never_duplicates(eager):
+    drop("a.csv", books_csv(("A", "B", 2000), ("C", "B", 2001)))
+    services.inbox_scan()
+    drop("b.csv", books_csv(("A", "B", 2010), ("D", "E", 1990)))
+    services.inbox_scan()
+    second = InboxFile.objects.get(name="b.csv")
+    assert (second.rows_imported, second.rows_updated) == (1, 1)
+    assert Book.objects.count() == 3 and Author.objects.count() == 2
+    assert Book.objects.get(title="A").published_year == 2010
+
+
+def test_bad_rows_are_skipped_counted_and_recorded(eager):
+    drop(
+        "books.csv",
+        books_csv(("Good", "Author", 2000), ("", "Author", 2000), ("T", "", 2000))
+        + "Bad year,Author,abc\n",
+    )
+    services.inbox_scan()
+    row = InboxFile.objects.get()
+    assert row.state == State.DONE
+    assert (row.rows_imported, row.rows_rejected, row.rows_total) == (1, 3, 4)
+    errors = list(RowRejection.objects.values_list("line", "column", "message"))
+    assert errors == [
+        (3, "title", "title is empty"),
+        (4, "author", "author is empty"),
+        (5, "year", "year 'abc' is not a whole number"),
+    ]
+
+
+def test_a_file_without_the_columns_fails_with_a_reason_file(eager):
+    drop("books.csv", "name,when\nA,2000\n")
+    services.inbox_scan()
+    row = InboxFile.objects.get()
+    assert row.state == State.FAILED
+    assert row.error.startswith("Missing column(s): title, author, year")
+    assert "/failed/" in row.stored_path and Path(row.stored_path).exists()
+    reason = Path(row.stored_path + ".error.txt").read_text()
+    assert "Missing column(s)" in reason
+    assert mail.outbox[0].subject.startswith("Import failed: books.csv — Missing")
+    assert not Book.objects.exists()
+
+
+def test_a_redelivered_message_does_nothing(eager, published):
+    drop("books.csv", books_csv(("A", "B", 2000)))
+    services.inbox_scan()
+    row = InboxFile.objects.get()
+    first = services.file_import(file_id=row.pk, task_id=row.task_id)
+    second = services.file_import(file_id=row.pk, task_id=row.task_id)
+    assert first["status"] == "done" and second["status"] == "skipped"
+    assert InboxFile.objects.get().attempts == 1
+    assert Book.objects.count() == 1
+
+
+def test_a_stale_message_from_before_a_requeue_is_ignored(published):
+    drop("books.csv", books_csv(("A", "B", 2000)))
+    services.inbox_scan()
+    row = InboxFile.objects.get()
+    assert (
+        services.file_import(file_id=row.pk, task_id="not-the-ledger-task-id")["status"]
+        == "skipped"
+    )
+    assert InboxFile.objects.get().state == State.QUEUED
+
+
+def test_reimport_of_a_failed_file_runs_it_again(eager):
+    drop("books.csv", "name\nA\n")
+    services.inbox_scan()
+    row = InboxFile.objects.get()
+    assert row.state == State.FAILED
+    # Someone fixes the file in failed/ and asks for another try.
+    Path(row.stored_path).write_text(books_csv(("A", "B", 2000)))
+    assert services.files_requeue(files=InboxFile.objects.all()) == 1
+    row.refresh_from_db()
+    assert row.state == State.DONE and row.rows_imported == 1
+    assert "/archive/" in row.stored_path and Path(row.stored_path).exists()
+
+
+def test_an_import_gives_up_after_the_maximum_attempts(settings, published):
+    settings.INGEST_MAX_ATTEMPTS = 2
+    drop("books.csv", books_csv(("A", "B", 2000)))
+    services.inbox_scan()
+    row = InboxFile.objects.get()
+    InboxFile.objects.update(attempts=2)
+    result = services.file_import(file_id=row.pk, task_id=row.task_id)
+    assert (
+        result["status"] == "failed" and "Gave up after 2 attempts" in result["error"]
+    )
+
+
+def test_progress_is_reported_at_a_bounded_rate(settings, published):
+    settings.INGEST_PROGRESS_INTERVAL = 3600  # Only the forced final report.
+    rows = [(f"T{i}", f"A{i % 7}", 2000) for i in range(5000)]
+    drop("books.csv", books_csv(*rows))
+    services.inbox_scan()
+    row = InboxFile.objects.get()
+    reports = []
+    services.file_import(
+        file_id=row.pk, task_id=row.task_id, progress_sink=reports.append
+    )
+    assert len(reports) == 2  # The first check and the final one.
+    assert reports[-1]["percent"] == 100.0 and reports[-1]["rows"] == 5000
+
+
+def test_the_ingest_file_command_imports_synchronously_and_fails_on_rejection(tmp_path):
+    from django.core.management import CommandError, call_command
+
+    good = tmp_path / "books.csv"
+    good.write_text(books_csv(("A", "B", 2000)))
+    call_command("ingest_file", str(good))
+    assert good.exists()  # The caller's file is copied, never moved.
+    assert InboxFile.objects.get().state == State.DONE
+    bad = tmp_path / "bad.csv"
+    bad.write_text("nothing,useful\n")
+    with pytest.raises(CommandError, match="was not imported"):
+        call_command("ingest_file", str(bad))
