@@ -61,8 +61,10 @@ class BooksImporter(Importer):
         authors, books = Author._meta.db_table, Book._meta.db_table
         final = f"{staging_table}_final"
         cursor.execute(
+            # Sorted, so concurrent imports lock shared author names in the
+            # same order and cannot deadlock each other.
             f"INSERT INTO {authors} (name) SELECT DISTINCT author FROM {staging_table}"
-            " WHERE true ON CONFLICT (name) DO NOTHING"
+            " WHERE true ORDER BY author ON CONFLICT (name) DO NOTHING"
         )
         cursor.execute(f"DROP TABLE IF EXISTS {final}")
         cursor.execute(
