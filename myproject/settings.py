@@ -137,7 +137,9 @@ ADMINS = [(address.split("@")[0], address) for address in env_list("DJANGO_ADMIN
 
 # --- Celery ---------------------------------------------------------------
 
-CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", "filesystem://")
+# The host part is ignored by the filesystem transport; naming one keeps
+# kombu from warning that none was supplied.
+CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", "filesystem://localhost/")
 if CELERY_BROKER_URL.startswith("filesystem://"):
     _BROKER_DIR = Path(env_str("INGEST_BROKER_DIR", str(VAR_DIR / "broker")))
     CELERY_BROKER_TRANSPORT_OPTIONS = {
@@ -192,8 +194,12 @@ INGEST_PROGRESS_INTERVAL = env_float("INGEST_PROGRESS_INTERVAL", 0.5)
 # --- Production hardening -------------------------------------------------
 
 if not DEBUG:
-    SESSION_COOKIE_SECURE = True
-    CSRF_COOKIE_SECURE = True
+    # gunicorn serves no static files: WhiteNoise serves the collected admin
+    # assets (``manage.py collectstatic``, done in the Dockerfile).
+    MIDDLEWARE.insert(1, "whitenoise.middleware.WhiteNoiseMiddleware")
+    # Only a plain-HTTP trial on localhost turns these off.
+    SESSION_COOKIE_SECURE = env_bool("DJANGO_SECURE_COOKIES", True)
+    CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
     SECURE_SSL_REDIRECT = env_bool("DJANGO_SECURE_SSL_REDIRECT", True)
     SECURE_HSTS_SECONDS = env_int("DJANGO_SECURE_HSTS_SECONDS", 31536000)
     SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool(
