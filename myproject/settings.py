@@ -108,7 +108,8 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
-LOGIN_URL = "admin:login"
+LOGIN_URL = "ingest:login"
+LOGIN_REDIRECT_URL = "ingest:home"
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = env_str("CELERY_TIMEZONE", "Europe/Kyiv")
@@ -190,6 +191,8 @@ INGEST_MAX_ATTEMPTS = env_int("INGEST_MAX_ATTEMPTS", 5)
 INGEST_NOTIFY_EMAILS = env_list("INGEST_NOTIFY_EMAILS")
 INGEST_SCAN_INTERVAL = env_int("INGEST_SCAN_INTERVAL", 10)
 INGEST_PROGRESS_INTERVAL = env_float("INGEST_PROGRESS_INTERVAL", 0.5)
+#: Largest file the dashboard accepts per upload, in bytes (default 100 MiB).
+INGEST_MAX_UPLOAD_SIZE = env_int("INGEST_MAX_UPLOAD_SIZE", 100 * 1024 * 1024)
 
 # --- Production hardening -------------------------------------------------
 

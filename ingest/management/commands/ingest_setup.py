@@ -31,7 +31,7 @@ class Command(BaseCommand):
             12
         )
         users.create_superuser(username=username, email="", password=password)
-        shown = (
-            password if "DJANGO_SUPERUSER_PASSWORD" not in os.environ else "(from env)"
-        )
+        # An empty variable (docker-compose passes one through) means "generate".
+        from_env = bool(os.environ.get("DJANGO_SUPERUSER_PASSWORD"))
+        shown = "(from env)" if from_env else password
         self.stdout.write(f"Created admin user {username!r} with password {shown}")
