@@ -1,0 +1,100 @@
+"""The production settings path (``DJANGO_DEBUG=0``), run in fresh processes.
+
+Settings are read once per process, so each case starts ``manage.py`` with
+its own environment instead of overriding settings in this one.
+"""
+
+import os
+import secrets
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+PRODUCTION = {
+    "DJANGO_DEBUG": "0",
+    "DJANGO_ALLOWED_HOSTS": "ingest.example.com",
+}
+
+
+@pytest.fixture
+def environ(tmp_path) -> dict[str, str]:
+    """Return this process's environment without any Django secrets or debug."""
+    env = {
+        name: value
+        for name, value in os.environ.items()
+        if not name.startswith("DJANGO_") or name == "DJANGO_SETTINGS_MODULE"
+    }
+    env["INGEST_VAR_DIR"] = str(tmp_path / "var")
+    return env
+
+
+def manage(env: dict[str, str], *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "manage.py", *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def test_check_deploy_passes_with_a_production_environment(environ):
+    environ.update(PRODUCTION, DJANGO_SECRET_KEY=secrets.token_urlsafe(50))
+    result = manage(environ, "check", "--deploy", "--fail-level", "WARNING")
+    assert result.returncode == 0, result.stderr
+    assert "System check identified no issues" in result.stdout
+
+
+def test_production_refuses_to_start_without_a_secret_key(environ):
+    environ.update(PRODUCTION)
+    result = manage(environ, "check", "--deploy")
+    assert result.returncode != 0
+    assert "ImproperlyConfigured: Set DJANGO_SECRET_KEY when DJANGO_DEBUG=0." in (
+        result.stderr
+    )
+
+
+def test_production_refuses_the_development_secret_key(environ):
+    from myproject import settings
+
+    environ.update(PRODUCTION, DJANGO_SECRET_KEY=settings._DEV_SECRET_KEY)
+    result = manage(environ, "check", "--deploy")
+    assert result.returncode != 0
+    assert "ImproperlyConfigured: The development SECRET_KEY is refused" in (
+        result.stderr
+    )
+
+
+def test_production_has_no_default_allowed_hosts(environ):
+    environ.update(DJANGO_DEBUG="0", DJANGO_SECRET_KEY=secrets.token_urlsafe(50))
+    result = manage(
+        environ,
+        "shell",
+        "--no-imports",
+        "-c",
+        "from django.conf import settings as s; "
+        "print(s.ALLOWED_HOSTS, s.SESSION_COOKIE_SECURE, s.CSRF_COOKIE_SECURE, "
+        "s.SECURE_HSTS_SECONDS, s.SECURE_SSL_REDIRECT)",
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["[]", "True", "True", "31536000", "True"]
+
+
+def test_hsts_is_configurable_and_check_deploy_reports_it_off(environ):
+    environ.update(
+        PRODUCTION,
+        DJANGO_SECRET_KEY=secrets.token_urlsafe(50),
+        DJANGO_SECURE_HSTS_SECONDS="0",
+    )
+    result = manage(environ, "check", "--deploy", "--fail-level", "WARNING")
+    assert result.returncode != 0
+    assert "security.W004" in result.stderr
+
+
+def test_development_runs_without_any_secret(environ):
+    result = manage(environ, "check")
+    assert result.returncode == 0, result.stderr
