@@ -5,6 +5,7 @@ its own environment instead of overriding settings in this one.
 """
 
 import os
+import re
 import secrets
 import subprocess
 import sys
@@ -98,3 +99,12 @@ def test_hsts_is_configurable_and_check_deploy_reports_it_off(environ):
 def test_development_runs_without_any_secret(environ):
     result = manage(environ, "check")
     assert result.returncode == 0, result.stderr
+
+
+def test_every_environment_variable_of_the_settings_is_documented_in_the_readme():
+    settings_source = (ROOT / "myproject" / "settings.py").read_text()
+    variables = set(re.findall(r'env_\w+\(\s*"([A-Z0-9_]+)"', settings_source))
+    assert {"DATABASE_URL", "CELERY_BROKER_URL", "DJANGO_SECRET_KEY"} <= variables
+    table = (ROOT / "README.md").read_text().split("## Configuration", 1)[1]
+    documented = set(re.findall(r"^\| `([A-Z0-9_]+)` \|", table, re.MULTILINE))
+    assert sorted(variables - documented) == [], "add them to README's Configuration"
