@@ -11,6 +11,7 @@ nothing.
 
 import datetime
 import logging
+import os
 import shutil
 import time
 import uuid
@@ -76,17 +77,21 @@ def inbox_scan(*, inbox: str | None = None) -> dict:
 def _found_register(*, found: scanner.FoundFile, inbox: Path) -> str:
     if found.refused:
         return _found_refuse(found=found, inbox=inbox)
-    row, created = InboxFile.objects.get_or_create(
-        inbox_path=str(found.path),
-        state=State.DISCOVERED,
-        defaults={
-            "name": found.name,
-            "inbox": str(inbox),
-            "size": found.size,
-            "mtime": found.mtime,
-            "importer": _importer_name(found.name),
-        },
-    )
+    try:
+        row, created = InboxFile.objects.get_or_create(
+            inbox_path=str(found.path),
+            state=State.DISCOVERED,
+            defaults={
+                "name": found.name,
+                "inbox": str(inbox),
+                "size": found.size,
+                "mtime": found.mtime,
+                "importer": _importer_name(found.name),
+            },
+        )
+    except IntegrityError:
+        # A concurrent scan registered it and queued it before our get.
+        return "raced"
     if not created and (row.size, row.mtime) != (found.size, found.mtime):
         InboxFile.objects.filter(pk=row.pk, state=State.DISCOVERED).update(
             size=found.size, mtime=found.mtime
@@ -97,13 +102,41 @@ def _found_register(*, found: scanner.FoundFile, inbox: Path) -> str:
     try:
         storage.move_exclusive(found.path, row.processing_path)
     except FileNotFoundError:
-        return "raced"  # A concurrent scan moved it; it queues it too.
+        # A concurrent scan moved it; it queues it too. If our listing was
+        # older than its move, the row we just made is a stale sighting.
+        _sighting_forget(row)
+        return "raced"
     except FileExistsError:
         logger.error(
             "%s is taken; leaving %s in the inbox", row.processing_path, found.path
         )
         return "conflicts"
     return "queued" if _file_queue(row.pk, from_states=[State.DISCOVERED]) else "raced"
+
+
+def _sighting_forget(row: InboxFile) -> bool:
+    """Delete a DISCOVERED row made from a listing older than the file's move.
+
+    A scan that listed a file just before a concurrent scan took it can
+    register it again after the other row left DISCOVERED. Such a row has
+    no file behind it (neither in the inbox nor in its processing path)
+    and the same path, size and mtime as an entry that already took the
+    file; only then is it deleted, so a file really deleted from the inbox
+    is still recorded as vanished.
+    """
+    if os.path.lexists(row.inbox_path) or os.path.lexists(row.processing_path):
+        return False
+    taken = (
+        InboxFile.objects.filter(
+            inbox_path=row.inbox_path, size=row.size, mtime=row.mtime
+        )
+        .exclude(pk=row.pk)
+        .exclude(state=State.DISCOVERED)
+    )
+    if not taken.exists():
+        return False
+    deleted, _ = InboxFile.objects.filter(pk=row.pk, state=State.DISCOVERED).delete()
+    return bool(deleted)
 
 
 def _importer_name(filename: str) -> str:
@@ -130,6 +163,10 @@ def _found_refuse(*, found: scanner.FoundFile, inbox: Path) -> str:
         storage.write_text_atomic(
             storage.reason_path(destination), found.refused + "\n"
         )
+    except FileNotFoundError:
+        # A concurrent scan refused it first and keeps the only record.
+        InboxFile.objects.filter(pk=row.pk).delete()
+        return "raced"
     except OSError:
         logger.exception("Could not move refused %s", found.path)
     _notify_publish(row.pk)
@@ -149,6 +186,8 @@ def _inbox_repair(*, inbox: Path, seen: set[str]) -> Counter[str]:
         if row.processing_path.exists():
             if _file_queue(row.pk, from_states=[State.DISCOVERED]):
                 repaired["recovered"] += 1
+        elif _sighting_forget(row):
+            repaired["forgotten"] += 1
         elif not Path(row.inbox_path).exists():
             repaired["vanished"] += InboxFile.objects.filter(
                 pk=row.pk, state=State.DISCOVERED

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from django.utils import timezone
 
-from ingest import services
+from ingest import scanner, services
 from ingest.models import InboxFile
 from tests.factories import books_csv, drop, hold_lock_elsewhere
 
@@ -151,3 +151,23 @@ def test_mtime_is_compared_exactly(published):
     assert services.inbox_scan()["queued"] == 1
     assert InboxFile.objects.get().mtime == pytest.approx(time.time() - 100, abs=5)
     assert not path.exists()
+
+
+def test_a_scan_whose_listing_predates_another_scans_move_adds_no_row(published):
+    """A stale sighting (listed before another scan took the file) is forgotten."""
+    path = drop("books.csv", books_csv(("A", "B", 2000)))
+    listed = next(scanner.inbox_list(path.parent))
+    assert services.inbox_scan()["queued"] == 1
+    # The slow scan registers what it listed after the fast one queued it.
+    assert services._found_register(found=listed, inbox=path.parent) == "raced"
+    assert InboxFile.objects.count() == 1
+    stale = InboxFile.objects.create(
+        name="books.csv",
+        inbox=str(path.parent),
+        inbox_path=str(path),
+        size=listed.size,
+        mtime=listed.mtime,
+    )
+    assert services.inbox_scan()["forgotten"] == 1
+    assert not InboxFile.objects.filter(pk=stale.pk).exists()
+    assert InboxFile.objects.get().state == State.QUEUED
