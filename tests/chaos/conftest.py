@@ -1,0 +1,116 @@
+"""Chaos suite plumbing: private servers, the results table, shared settings.
+
+Each scenario records what its audit found through ``chaos_record``; the
+table (scenario, files, lost, duplicated, seconds) is printed at the end of
+the run and its latest figures go in the README's "Reliability" section.
+"""
+
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+
+import pytest
+
+from tests.chaos.audit import Audit
+from tests.chaos.instances import (
+    PrivatePostgres,
+    PrivateRedis,
+    ServiceUnavailable,
+    unavailable,
+)
+
+#: Seconds a QUEUED file waits before its doorbell is rung again in chaos runs.
+REDISPATCH_AFTER = 5
+
+
+@dataclass(frozen=True)
+class ChaosResult:
+    scenario: str
+    files: int
+    lost: int
+    duplicated: int
+    seconds: float
+    problems: tuple[str, ...]
+
+
+_RESULTS: list[ChaosResult] = []
+
+
+@pytest.fixture
+def chaos_record(request) -> Callable[[Audit], Audit]:
+    """Return a function that files one scenario's audit in the results table."""
+    started = time.monotonic()
+
+    def record(audit: Audit, *, scenario: str | None = None) -> Audit:
+        _RESULTS.append(
+            ChaosResult(
+                scenario=scenario or request.node.name.removeprefix("test_"),
+                files=audit.files,
+                lost=audit.lost,
+                duplicated=audit.duplicated,
+                seconds=time.monotonic() - started,
+                problems=tuple(audit.problems),
+            )
+        )
+        return audit
+
+    return record
+
+
+def chaos_table(results: list[ChaosResult]) -> list[str]:
+    """Return the results as the lines of a Markdown table."""
+    lines = [
+        "| scenario | files | lost | duplicated | seconds |",
+        "|---|---:|---:|---:|---:|",
+    ]
+    lines += [
+        f"| {r.scenario} | {r.files} | {r.lost} | {r.duplicated} | {r.seconds:.1f} |"
+        for r in results
+    ]
+    return lines
+
+
+def pytest_terminal_summary(terminalreporter) -> None:
+    if not _RESULTS:
+        return
+    terminalreporter.section("chaos suite: files lost or duplicated")
+    for line in chaos_table(_RESULTS):
+        terminalreporter.write_line(line)
+    for result in _RESULTS:
+        for problem in result.problems:
+            terminalreporter.write_line(f"{result.scenario}: {problem}")
+
+
+@pytest.fixture
+def chaos_settings(settings):
+    """Make the repair loop fast enough to observe within a test."""
+    settings.INGEST_REDISPATCH_AFTER = REDISPATCH_AFTER
+    return settings
+
+
+@pytest.fixture
+def private_postgres() -> Iterator[PrivatePostgres]:
+    """Start a PostgreSQL of our own, which the scenario may stop and start."""
+    try:
+        server = PrivatePostgres()
+    except ServiceUnavailable as exc:
+        unavailable(str(exc))
+    try:
+        server.start()
+        yield server
+    finally:
+        server.destroy()
+
+
+@pytest.fixture
+def private_redis() -> Iterator[PrivateRedis]:
+    """Start a Redis of our own, which the scenario may restart (losing all)."""
+    try:
+        server = PrivateRedis()
+    except ServiceUnavailable as exc:
+        unavailable(str(exc))
+    try:
+        server.start()
+        yield server
+    finally:
+        server.destroy()
