@@ -46,6 +46,11 @@ def progress_interval() -> float:
     return float(settings.INGEST_PROGRESS_INTERVAL)
 
 
+def max_upload_size() -> int:
+    """Return the largest upload accepted, in bytes."""
+    return int(settings.INGEST_MAX_UPLOAD_SIZE)
+
+
 def scan_interval() -> int:
     return int(settings.INGEST_SCAN_INTERVAL)
 

@@ -1,11 +1,25 @@
 """Read queries shared by views, admin, commands and emails."""
 
+import datetime
 import json
+from collections.abc import Iterable
+from dataclasses import dataclass
 
 from django.db.models import QuerySet
+from django.utils import timezone
+from django_celery_beat.models import PeriodicTask
 from django_celery_results.models import TaskResult
 
-from .models import InboxFile
+from .models import InboxFile, RowRejection
+
+#: The periodic task that migration 0002 creates and staff may edit.
+SCAN_TASK_NAME = "Scan inbox"
+#: States in which an import is still to come or under way.
+ACTIVE_STATES = (
+    InboxFile.State.DISCOVERED,
+    InboxFile.State.QUEUED,
+    InboxFile.State.IMPORTING,
+)
 
 
 def file_list(*, state: str = "", limit: int | None = None) -> QuerySet[InboxFile]:
@@ -37,3 +51,66 @@ def file_progress(*, row: InboxFile) -> dict | None:
     except ValueError:
         return None
     return meta if isinstance(meta, dict) else None
+
+
+def file_recent(*, days: int, state: str = "") -> QuerySet[InboxFile]:
+    """Return the files seen in the last *days* days, newest first."""
+    since = timezone.now() - datetime.timedelta(days=days)
+    files = InboxFile.objects.filter(discovered_at__gte=since)
+    if state:
+        files = files.filter(state=state)
+    return files.order_by("-discovered_at", "-pk")
+
+
+def file_by_ids(*, ids: Iterable[int]) -> QuerySet[InboxFile]:
+    """Return the ledger entries with these ids (what a dashboard is polling)."""
+    return InboxFile.objects.filter(pk__in=list(ids))
+
+
+def file_rejections(*, row: InboxFile) -> QuerySet[RowRejection]:
+    """Return the rejected rows of one file in file order."""
+    return RowRejection.objects.filter(file=row).order_by("line", "pk")
+
+
+@dataclass(frozen=True)
+class ScanSchedule:
+    """When beat runs the inbox scan next, as the database schedule says."""
+
+    task: PeriodicTask
+    next_run: datetime.datetime | None
+
+    @property
+    def enabled(self) -> bool:
+        return self.task.enabled
+
+    @property
+    def overdue(self) -> bool:
+        return self.next_run is not None and self.next_run <= timezone.now()
+
+
+def scan_schedule() -> ScanSchedule | None:
+    """Return the "Scan inbox" periodic task and its next due time, if it exists.
+
+    The next run is the schedule's own estimate from ``last_run_at``
+    (interval: last run + interval; crontab: the next matching minute), so
+    it is what beat will do, not a guess; a task never run is due now.
+    """
+    task = (
+        PeriodicTask.objects.filter(name=SCAN_TASK_NAME)
+        .select_related("interval", "crontab", "solar", "clocked")
+        .first()
+    )
+    if task is None:
+        return None
+    if not task.enabled or task.scheduler is None:
+        return ScanSchedule(task=task, next_run=None)
+    now = timezone.now()
+    last_run = task.last_run_at or task.start_time
+    if last_run is None:
+        return ScanSchedule(task=task, next_run=now)
+    remaining = task.schedule.remaining_estimate(last_run)
+    # To the second: the estimate reads the clock again a moment later.
+    next_run = (now + remaining + datetime.timedelta(milliseconds=500)).replace(
+        microsecond=0
+    )
+    return ScanSchedule(task=task, next_run=next_run)

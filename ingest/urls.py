@@ -1,5 +1,6 @@
-"""URLs of the ingest app."""
+"""URLs of the ingest app: the dashboard pages, login and the JSON API."""
 
+from django.contrib.auth import views as auth_views
 from django.urls import path
 
 from . import views
@@ -7,8 +8,28 @@ from . import views
 app_name = "ingest"
 
 urlpatterns = [
+    # Pages
     path("", views.home, name="home"),
+    path("upload/", views.upload, name="upload"),
+    path("scan/", views.scan, name="scan"),
+    path("imports/<int:file_id>/", views.file_page, name="file-page"),
+    path("imports/<int:file_id>/errors.csv", views.file_errors, name="file-errors"),
+    path("imports/<int:file_id>/reimport/", views.file_requeue, name="file-requeue"),
+    path(
+        "accounts/login/",
+        auth_views.LoginView.as_view(
+            template_name="ingest/login.html", redirect_authenticated_user=True
+        ),
+        name="login",
+    ),
+    path(
+        "accounts/logout/",
+        auth_views.LogoutView.as_view(next_page="ingest:login"),
+        name="logout",
+    ),
+    # JSON API
     path("task/<str:task_id>/", views.task_status, name="task-status"),
     path("files/", views.file_index, name="file-index"),
     path("files/<int:file_id>/", views.file_detail, name="file-detail"),
+    path("import/", views.file_import, name="import"),
 ]

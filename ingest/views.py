@@ -1,12 +1,38 @@
-"""JSON status views: thin adapters over the selectors."""
+"""The staff dashboard and the JSON status API: thin adapters over services.
 
-from django.contrib.admin.views.decorators import staff_member_required
-from django.http import Http404, HttpRequest, JsonResponse
-from django.shortcuts import get_object_or_404, redirect
+Pages send anonymous visitors to the login page and refuse non-staff with
+403. The API never redirects: it answers 401/403 JSON, and checks CSRF on
+POST only after authentication, so a script gets a JSON reason either way.
+"""
 
-from . import selectors
+import csv
+import json
+from collections.abc import Callable, Iterator
+from functools import wraps
+
+from django.contrib import messages
+from django.contrib.auth.views import redirect_to_login
+from django.core.exceptions import PermissionDenied
+from django.core.files.uploadedfile import UploadedFile
+from django.core.paginator import Paginator
+from django.http import (
+    Http404,
+    HttpRequest,
+    HttpResponse,
+    JsonResponse,
+    StreamingHttpResponse,
+)
+from django.middleware.csrf import CsrfViewMiddleware
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.http import content_disposition_header
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_GET, require_POST
+
+from . import selectors, services
+from .forms import StateFilterForm, UploadForm
 from .models import InboxFile
-from .services import file_summary
 
 #: Ledger states mapped to the Celery-like states of the seed's JSON contract.
 _TASK_STATES = {
@@ -17,13 +43,85 @@ _TASK_STATES = {
     InboxFile.State.DUPLICATE: "SUCCESS",
     InboxFile.State.FAILED: "FAILURE",
 }
+#: How far back the dashboard lists imports.
+DASHBOARD_DAYS = 7
+#: Imports per dashboard page.
+DASHBOARD_PAGE_SIZE = 25
+#: Rejected rows per page of a file's page.
+REJECTIONS_PAGE_SIZE = 50
+#: Most ids one poll of ``/files/?ids=`` may ask for.
+POLL_MAX_IDS = 200
+
+View = Callable[..., HttpResponse]
+
+
+# --- Access ---------------------------------------------------------------
+
+
+def _is_staff(user) -> bool:
+    return user.is_active and user.is_staff
+
+
+def staff_page(view: View) -> View:
+    """Let staff in; send the anonymous to log in; refuse the others (403)."""
+
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        if not request.user.is_authenticated:
+            return redirect_to_login(request.get_full_path())
+        if not _is_staff(request.user):
+            raise PermissionDenied("The dashboard is for staff.")
+        return view(request, *args, **kwargs)
+
+    return wrapper
+
+
+class _CsrfCheck(CsrfViewMiddleware):
+    def _reject(self, request: HttpRequest, reason: str) -> str:
+        return reason
+
+
+def _csrf_problem(request: HttpRequest) -> str | None:
+    """Return why *request* fails Django's CSRF check, or None if it passes."""
+    check = _CsrfCheck(lambda _request: HttpResponse())
+    check.process_request(request)
+    return check.process_view(request, None, (), {})
+
+
+def _json_error(message: str, status: int, **extra) -> JsonResponse:
+    return JsonResponse({"error": message, **extra}, status=status)
+
+
+def staff_api(view: View) -> View:
+    """Answer 401/403 JSON instead of redirecting; check CSRF on unsafe methods."""
+
+    @csrf_exempt  # Checked below, after authentication, to answer in JSON.
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        if not request.user.is_authenticated:
+            response = _json_error("Authentication required: log in first.", 401)
+            response["WWW-Authenticate"] = 'Session realm="inbox-ingest"'
+            return response
+        if not _is_staff(request.user):
+            return _json_error("Staff only.", 403)
+        if request.method not in ("GET", "HEAD", "OPTIONS", "TRACE"):
+            problem = _csrf_problem(request)
+            if problem:
+                return _json_error(f"CSRF check failed: {problem}", 403)
+        return view(request, *args, **kwargs)
+
+    return wrapper
+
+
+# --- JSON -----------------------------------------------------------------
 
 
 def _file_json(row: InboxFile) -> dict:
-    data = file_summary(row)
+    data = services.file_summary(row)
     data.update(
         id=row.pk,
         state=row.state,
+        state_display=row.get_state_display(),
         source=row.source,
         task_id=row.task_id,
         attempts=row.attempts,
@@ -31,16 +129,13 @@ def _file_json(row: InboxFile) -> dict:
         started_at=row.started_at.isoformat() if row.started_at else None,
         finished_at=row.finished_at.isoformat() if row.finished_at else None,
         progress=selectors.file_progress(row=row),
+        url=reverse("ingest:file-page", args=[row.pk]),
     )
     return data
 
 
-@staff_member_required
-def home(request: HttpRequest):
-    return redirect("admin:ingest_inboxfile_changelist")
-
-
-@staff_member_required
+@staff_api
+@require_GET
 def task_status(request: HttpRequest, task_id: str) -> JsonResponse:
     """Return a task's state through the ledger; 404 for ids it never issued."""
     row = selectors.file_by_task_id(task_id=task_id)
@@ -48,7 +143,7 @@ def task_status(request: HttpRequest, task_id: str) -> JsonResponse:
         raise Http404("No import has this task id.")
     state = _TASK_STATES[row.state]
     if state == "SUCCESS":
-        return JsonResponse({"state": state, "result": file_summary(row)})
+        return JsonResponse({"state": state, "result": services.file_summary(row)})
     if state == "PROGRESS":
         progress = selectors.file_progress(row=row) or {
             "current": 0,
@@ -61,13 +156,229 @@ def task_status(request: HttpRequest, task_id: str) -> JsonResponse:
     return JsonResponse({"state": state, "status": row.get_state_display()})
 
 
-@staff_member_required
+@staff_api
+@require_GET
 def file_detail(request: HttpRequest, file_id: int) -> JsonResponse:
+    """Return one ledger entry with its progress."""
     return JsonResponse(_file_json(get_object_or_404(InboxFile, pk=file_id)))
 
 
-@staff_member_required
+@staff_api
+@require_GET
 def file_index(request: HttpRequest) -> JsonResponse:
-    state = request.GET.get("state", "")
-    rows = selectors.file_list(state=state, limit=200)
+    """List ledger entries: ``?state=`` filters, ``?ids=1,2`` is a dashboard poll."""
+    if "ids" in request.GET:
+        try:
+            ids = [int(i) for i in request.GET["ids"].split(",") if i.strip()]
+        except ValueError:
+            return _json_error("ids must be comma-separated whole numbers.", 400)
+        rows = selectors.file_by_ids(ids=ids[:POLL_MAX_IDS])
+    else:
+        state = request.GET.get("state", "")
+        if state and state not in InboxFile.State.values:
+            return _json_error(
+                f"Unknown state {state!r}.", 400, states=InboxFile.State.values
+            )
+        rows = selectors.file_list(state=state, limit=200)
     return JsonResponse({"files": [_file_json(row) for row in rows]})
+
+
+def _uploads_store(files: list[UploadedFile]) -> tuple[list[InboxFile], list[str]]:
+    """Hand each upload to the service; collect the stored rows and refusals."""
+    rows, errors = [], []
+    for upload in files:
+        try:
+            rows.append(services.file_upload(name=upload.name, chunks=upload.chunks()))
+        except services.UploadRejected as exc:
+            errors.append(f"{upload.name}: {exc}")
+    return rows, errors
+
+
+def _form_errors(form: UploadForm) -> list[str]:
+    return [message for field in form.errors.values() for message in field]
+
+
+@staff_api
+@require_POST
+def file_import(request: HttpRequest) -> JsonResponse:
+    """Store uploaded CSVs (field ``file``) and queue them; answer their task ids."""
+    form = UploadForm(request.POST, request.FILES)
+    if not form.is_valid():
+        errors = _form_errors(form)
+        return _json_error(errors[0], 400, errors=errors)
+    rows, errors = _uploads_store(form.cleaned_data["file"])
+    if not rows:
+        return _json_error(errors[0], 400, errors=errors)
+    files = [{"file_id": r.pk, "task_id": r.task_id, "name": r.name} for r in rows]
+    body = {"file_id": files[0]["file_id"], "task_id": files[0]["task_id"]}
+    body["files"] = files
+    if errors:
+        body["errors"] = errors
+    return JsonResponse(body, status=202)
+
+
+# --- Pages ----------------------------------------------------------------
+
+
+def _with_progress(rows) -> list[tuple[InboxFile, dict | None]]:
+    return [(row, selectors.file_progress(row=row)) for row in rows]
+
+
+@staff_page
+@require_GET
+def home(request: HttpRequest) -> HttpResponse:
+    """The dashboard: recent imports with live progress, upload and scan."""
+    filter_form = StateFilterForm(request.GET or None)
+    state = filter_form.cleaned_data["state"] if filter_form.is_valid() else ""
+    files = selectors.file_recent(days=DASHBOARD_DAYS, state=state)
+    page = Paginator(files, DASHBOARD_PAGE_SIZE).get_page(request.GET.get("page"))
+    schedule = selectors.scan_schedule()
+    return render(
+        request,
+        "ingest/dashboard.html",
+        {
+            "page": page,
+            "rows": _with_progress(page),
+            "filter_form": filter_form,
+            "state": state,
+            "upload_form": UploadForm(),
+            "schedule": schedule,
+            "next_scan_in": _seconds_until(schedule.next_run if schedule else None),
+            "days": DASHBOARD_DAYS,
+            "active_states": list(selectors.ACTIVE_STATES),
+        },
+    )
+
+
+def _seconds_until(moment) -> int | None:
+    if moment is None:
+        return None
+    return max(0, round((moment - timezone.now()).total_seconds()))
+
+
+@staff_page
+@require_POST
+def upload(request: HttpRequest) -> HttpResponse:
+    """Store the uploaded CSVs and queue them, then show the dashboard."""
+    form = UploadForm(request.POST, request.FILES)
+    if not form.is_valid():
+        for error in _form_errors(form):
+            messages.error(request, error)
+        return redirect("ingest:home")
+    rows, errors = _uploads_store(form.cleaned_data["file"])
+    for row in rows:
+        messages.success(request, f"{row.name} uploaded as #{row.pk}; import queued.")
+    for error in errors:
+        messages.error(request, error)
+    return redirect("ingest:home")
+
+
+@staff_page
+@require_POST
+def scan(request: HttpRequest) -> HttpResponse:
+    """Queue one scan of the default inbox now."""
+    # Imported here: tasks import the services, which the admin imports too.
+    from .tasks import scan_inbox
+
+    try:
+        scan_inbox.delay()
+    except Exception:
+        messages.error(request, "Could not queue a scan: the broker is unreachable.")
+    else:
+        messages.success(request, "Scan of the inbox queued.")
+    return redirect("ingest:home")
+
+
+@staff_page
+@require_GET
+def file_page(request: HttpRequest, file_id: int) -> HttpResponse:
+    """One file: summary, timings, task state and result, rejected rows."""
+    row = get_object_or_404(InboxFile, pk=file_id)
+    rejections = Paginator(
+        selectors.file_rejections(row=row), REJECTIONS_PAGE_SIZE
+    ).get_page(request.GET.get("page"))
+    result = selectors.task_result(task_id=row.task_id) if row.task_id else None
+    return render(
+        request,
+        "ingest/file_detail.html",
+        {
+            "row": row,
+            "progress": selectors.file_progress(row=row),
+            "rejections": rejections,
+            "task_result": result,
+            "task_result_json": _pretty_json(result.result if result else None),
+            "active_states": list(selectors.ACTIVE_STATES),
+        },
+    )
+
+
+def _pretty_json(text: str | None) -> str:
+    if not text:
+        return ""
+    try:
+        return json.dumps(json.loads(text), indent=2, ensure_ascii=False)
+    except ValueError:
+        return text
+
+
+@staff_page
+@require_POST
+def file_requeue(request: HttpRequest, file_id: int) -> HttpResponse:
+    """Queue a failed file for another import."""
+    row = get_object_or_404(InboxFile, pk=file_id)
+    if row.state != InboxFile.State.FAILED:
+        messages.error(request, "Only failed files can be re-imported.")
+    elif services.files_requeue(files=[row]):
+        messages.success(request, f"{row.name} queued for another import.")
+    else:
+        messages.error(request, f"{row.name} changed state meanwhile; not queued.")
+    return redirect("ingest:file-page", file_id=row.pk)
+
+
+#: First characters that make a spreadsheet read a cell as a formula.
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _cell(value: object) -> str:
+    """Return *value* as text a spreadsheet will not run as a formula."""
+    text = "" if value is None else str(value)
+    return "'" + text if text.startswith(_FORMULA_STARTS) else text
+
+
+class _Echo:
+    def write(self, value: str) -> str:
+        return value
+
+
+def rejections_csv(*, row: InboxFile) -> Iterator[str]:
+    """Yield the rejected rows of *row* as CSV lines, formula-safe.
+
+    Columns: line, column, message, then the row's fields as read.
+    """
+    writer = csv.writer(_Echo())
+    yield writer.writerow(["line", "column", "message", "fields"])
+    for rejection in selectors.file_rejections(row=row).iterator(chunk_size=2000):
+        fields = rejection.raw if isinstance(rejection.raw, list) else [rejection.raw]
+        yield writer.writerow(
+            [
+                _cell(rejection.line),
+                _cell(rejection.column),
+                _cell(rejection.message),
+                *(_cell(field) for field in fields),
+            ]
+        )
+
+
+@staff_page
+@require_GET
+def file_errors(request: HttpRequest, file_id: int) -> StreamingHttpResponse:
+    """Download a file's rejected rows as CSV."""
+    row = get_object_or_404(InboxFile, pk=file_id)
+    response = StreamingHttpResponse(
+        rejections_csv(row=row), content_type="text/csv; charset=utf-8"
+    )
+    stem = row.name.rsplit(".", 1)[0] or "file"
+    response["Content-Disposition"] = content_disposition_header(
+        True, f"{row.pk}-{stem}-errors.csv"
+    )
+    return response

@@ -1,0 +1,150 @@
+// Live progress for the ingest dashboard: poll the JSON API for the rows
+// still queued or importing, at most once a second, and stop when none are.
+(function () {
+  "use strict";
+
+  var table = document.getElementById("files");
+  var statusLine = document.getElementById("poll-status");
+  var POLL_MS = 1000;
+
+  function activeStates() {
+    return (table.getAttribute("data-active-states") || "").split(",");
+  }
+
+  function activeRows() {
+    var states = activeStates();
+    return Array.prototype.filter.call(
+      table.querySelectorAll("tr[data-file-id]"),
+      function (row) { return states.indexOf(row.getAttribute("data-state")) !== -1; }
+    );
+  }
+
+  function setText(row, field, text) {
+    var cell = row.querySelector('[data-field="' + field + '"]');
+    if (cell) { cell.textContent = text; }
+    return cell;
+  }
+
+  function el(tag, attrs, text) {
+    var node = document.createElement(tag);
+    Object.keys(attrs || {}).forEach(function (name) { node.setAttribute(name, attrs[name]); });
+    if (text !== undefined) { node.textContent = text; }
+    return node;
+  }
+
+  function progressNodes(file) {
+    if (file.state === "importing") {
+      var p = file.progress;
+      var percent = p ? Number(p.percent).toFixed(1) : "0";
+      var label = p ? percent + "% · " + p.rows + " rows" : "starting…";
+      var bar = el("div", {
+        "class": "progress", "role": "progressbar",
+        "aria-label": "Import progress of " + file.file,
+        "aria-valuemin": "0", "aria-valuemax": "100",
+        "aria-valuenow": percent, "aria-valuetext": p ? label : "starting"
+      });
+      var fill = el("div", {"class": "progress-fill"});
+      fill.style.width = percent + "%";
+      bar.appendChild(fill);
+      return [bar, el("span", {"class": "progress-text"}, label)];
+    }
+    if (file.state === "queued" || file.state === "discovered") {
+      return [el("span", {"class": "muted"}, "waiting for a worker")];
+    }
+    if (file.state === "failed") {
+      var error = file.error || "";
+      return [el("span", {"class": "error-text", "title": error},
+                 error.length > 80 ? error.slice(0, 79) + "…" : error)];
+    }
+    if (file.state === "duplicate") {
+      return [el("span", {"class": "muted"}, file.error || "duplicate")];
+    }
+    return [el("span", {"class": "muted"}, file.total + " rows read")];
+  }
+
+  function update(row, file) {
+    row.setAttribute("data-state", file.state);
+    var stateCell = row.querySelector('[data-field="state"]');
+    stateCell.replaceChildren(el("span", {"class": "state state-" + file.state}, file.state_display));
+    setText(row, "imported", String(file.imported));
+    setText(row, "updated", String(file.updated));
+    setText(row, "rejected", String(file.rejected));
+    setText(row, "duration", file.finished_at && file.started_at ? Number(file.seconds).toFixed(1) + " s" : "");
+    row.querySelector('[data-field="progress"]').replaceChildren.apply(
+      row.querySelector('[data-field="progress"]'), progressNodes(file));
+  }
+
+  function say(text) { if (statusLine) { statusLine.textContent = text; } }
+
+  function poll() {
+    var rows = activeRows();
+    if (!rows.length) { say(""); return; }
+    var ids = rows.map(function (row) { return row.getAttribute("data-file-id"); });
+    var url = table.getAttribute("data-poll-url") + "?ids=" + ids.join(",");
+    fetch(url, {headers: {"Accept": "application/json"}, credentials: "same-origin"})
+      .then(function (response) {
+        if (response.status === 401 || response.status === 403) {
+          throw new Error("session");
+        }
+        if (!response.ok) { throw new Error("HTTP " + response.status); }
+        return response.json();
+      })
+      .then(function (data) {
+        var finished = false;
+        data.files.forEach(function (file) {
+          var row = table.querySelector('tr[data-file-id="' + file.id + '"]');
+          if (!row) { return; }
+          var wasActive = activeStates().indexOf(row.getAttribute("data-state")) !== -1;
+          update(row, file);
+          if (wasActive && activeStates().indexOf(file.state) === -1) { finished = true; }
+        });
+        if (finished && table.hasAttribute("data-reload-when-done")) {
+          window.location.reload();
+          return;
+        }
+        say(activeRows().length ? "Updating live…" : "");
+        window.setTimeout(poll, POLL_MS);
+      })
+      .catch(function (error) {
+        if (error.message === "session") {
+          say("Your session has ended: reload the page to log in again.");
+          return;
+        }
+        say("Could not refresh (" + error.message + "); retrying…");
+        window.setTimeout(poll, 5 * POLL_MS);
+      });
+  }
+
+  function setUpUpload() {
+    var form = document.getElementById("upload-form");
+    if (!form) { return; }
+    var input = form.querySelector('input[type="file"]');
+    var zone = document.getElementById("dropzone");
+    var chosen = document.getElementById("upload-chosen");
+    function showChosen() {
+      var names = Array.prototype.map.call(input.files, function (f) { return f.name; });
+      chosen.textContent = names.length ? "Chosen: " + names.join(", ") : "";
+    }
+    input.addEventListener("change", showChosen);
+    ["dragenter", "dragover"].forEach(function (name) {
+      zone.addEventListener(name, function (event) {
+        event.preventDefault();
+        zone.classList.add("dragging");
+      });
+    });
+    ["dragleave", "drop"].forEach(function (name) {
+      zone.addEventListener(name, function () { zone.classList.remove("dragging"); });
+    });
+    zone.addEventListener("drop", function (event) {
+      event.preventDefault();
+      if (event.dataTransfer && event.dataTransfer.files.length) {
+        input.files = event.dataTransfer.files;
+        showChosen();
+        input.focus();
+      }
+    });
+  }
+
+  setUpUpload();
+  if (table) { window.setTimeout(poll, POLL_MS); }
+})();

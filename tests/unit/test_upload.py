@@ -1,0 +1,309 @@
+"""Uploading CSVs: the service (atomic, safe names, queued once) and its views."""
+
+import json
+from pathlib import Path
+
+import pytest
+from django.contrib.auth.models import User
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.urls import reverse
+
+from ingest import services, storage
+from ingest.models import Book, InboxFile
+from tests.factories import books_csv
+
+pytestmark = pytest.mark.django_db(transaction=True, databases="__all__")
+
+State = InboxFile.State
+GOOD = books_csv(("Кобзар", "Тарас Шевченко", 1840), ("Enei", "Kotliarevsky", 1798))
+
+
+def upload(name: str, content: str | bytes) -> SimpleUploadedFile:
+    data = content.encode() if isinstance(content, str) else content
+    return SimpleUploadedFile(name, data, content_type="text/csv")
+
+
+@pytest.fixture
+def staff(client):
+    client.force_login(User.objects.create_user("ops", password="pw", is_staff=True))
+    return client
+
+
+def processing_entries() -> list[str]:
+    folder = storage.processing_dir(Path(services.conf.inbox_dir()))
+    return sorted(p.name for p in folder.iterdir()) if folder.exists() else []
+
+
+# --- The service ----------------------------------------------------------
+
+
+def test_an_upload_is_stored_under_its_ledger_id_and_queued_at_once(published):
+    row = services.file_upload(name="books.csv", chunks=[GOOD.encode()])
+    assert row.state == State.QUEUED
+    assert row.source == InboxFile.Source.UPLOAD
+    assert row.name == "books.csv"
+    assert row.size == len(GOOD.encode())
+    assert row.processing_path.read_text() == GOOD
+    assert row.processing_path.name == f"{row.pk}-books.csv"
+    assert published == [
+        {"task": "ingest.tasks.import_file", "args": (row.pk,), "task_id": row.task_id}
+    ]
+    assert row.dispatched_at is not None
+    # No temporary file is left beside it.
+    assert processing_entries() == [f"{row.pk}-books.csv"]
+
+
+def test_an_upload_is_imported_by_the_worker_path(eager):
+    row = services.file_upload(name="books.csv", chunks=[GOOD.encode()])
+    row.refresh_from_db()
+    assert row.state == State.DONE
+    assert row.rows_imported == 2
+    assert Book.objects.filter(title="Кобзар").exists()
+    assert Path(row.stored_path).exists() and "/archive/" in row.stored_path
+
+
+def test_a_scan_after_an_upload_does_not_import_it_again(published):
+    row = services.file_upload(name="books.csv", chunks=[GOOD.encode()])
+    summary = services.inbox_scan()
+    assert summary["seen"] == 0
+    assert "queued" not in summary and "recovered" not in summary
+    assert InboxFile.objects.count() == 1
+    assert [call["args"] for call in published] == [(row.pk,)]
+
+
+def test_a_client_path_in_the_name_is_reduced_to_its_last_component(published):
+    row = services.file_upload(
+        name="../../myproject/../evil.csv", chunks=[GOOD.encode()]
+    )
+    assert row.name == "evil.csv"
+    inbox = Path(services.conf.inbox_dir())
+    assert row.processing_path.parent == storage.processing_dir(inbox)
+    assert row.processing_path.resolve().is_relative_to(inbox)
+    windows = services.file_upload(name="C:\\temp\\..\\x.csv", chunks=[b"a,b\n"])
+    assert windows.name == "x.csv"
+
+
+def test_a_python_file_with_a_traversal_name_is_refused_and_writes_nothing():
+    with pytest.raises(services.UploadRejected, match=r"not a \.csv file"):
+        services.file_upload(name="../../myproject/settings.py", chunks=[b"x = 1\n"])
+    assert InboxFile.objects.count() == 0
+    assert processing_entries() == []
+
+
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [
+        ("books.csv", "books.csv"),
+        ("BOOKS.CSV", "BOOKS.CSV"),
+        (".hidden.csv", "hidden.csv"),
+        ("we\x00ird\n.csv", "weird.csv"),
+        ("книги 2024.csv", "книги 2024.csv"),
+    ],
+)
+def test_upload_names_keep_their_readable_form(name, expected):
+    assert services.upload_name(name) == expected
+
+
+@pytest.mark.parametrize("name", ["", ".csv", "books.txt", "books.csv.exe", "..", "/"])
+def test_names_that_are_not_csv_files_are_refused(name):
+    with pytest.raises(services.UploadRejected):
+        services.upload_name(name)
+
+
+def test_a_long_name_is_shortened_to_fit_the_file_system():
+    name = services.upload_name("я" * 300 + ".csv")
+    assert name.endswith(".csv")
+    assert len(name.encode()) <= services.UPLOAD_NAME_MAX_BYTES
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (b"title,author,year\nA,B,2000\n\x00\x01\x02", "NUL bytes"),
+        ("title,author\n".encode("utf-16"), "UTF-16/32"),
+        (b"\xef\xbb\xbftitle,author,year\n\xff\xfe,B,1\n", "not UTF-8"),
+        (b"", "empty"),
+    ],
+)
+def test_content_that_is_not_csv_text_is_refused_and_leaves_nothing(content, message):
+    with pytest.raises(services.UploadRejected, match=message):
+        services.file_upload(name="books.csv", chunks=[content])
+    assert InboxFile.objects.count() == 0
+    assert processing_entries() == []
+
+
+def test_an_upload_over_the_size_limit_is_refused_while_streaming(settings):
+    settings.INGEST_MAX_UPLOAD_SIZE = 100
+    with pytest.raises(services.UploadRejected, match="upload limit of 100 bytes"):
+        services.file_upload(name="books.csv", chunks=[b"a" * 60, b"b" * 60])
+    assert processing_entries() == []
+
+
+def test_a_database_failure_leaves_no_file_behind(published, monkeypatch):
+    def broken_queue(*args, **kwargs):
+        raise RuntimeError("database went away")
+
+    monkeypatch.setattr(services, "_file_queue", broken_queue)
+    with pytest.raises(RuntimeError):
+        services.file_upload(name="books.csv", chunks=[GOOD.encode()])
+    assert InboxFile.objects.count() == 0
+    assert processing_entries() == []
+    assert published == []
+
+
+# --- The upload page ------------------------------------------------------
+
+
+def test_the_upload_form_stores_several_files_and_returns_to_the_dashboard(
+    staff, published
+):
+    response = staff.post(
+        reverse("ingest:upload"),
+        {"file": [upload("a.csv", GOOD), upload("b.csv", "title,author,year\n")]},
+        follow=True,
+    )
+    assert response.redirect_chain[-1][0] == reverse("ingest:home")
+    names = sorted(InboxFile.objects.values_list("name", flat=True))
+    assert names == ["a.csv", "b.csv"]
+    text = response.content.decode()
+    assert "a.csv uploaded as #" in text and "import queued" in text
+    assert len(published) == 2
+
+
+def test_the_upload_form_refuses_a_non_csv_file_with_a_message(staff, published):
+    response = staff.post(
+        reverse("ingest:upload"), {"file": upload("notes.txt", "hello")}, follow=True
+    )
+    assert "notes.txt: not a .csv file" in response.content.decode()
+    assert InboxFile.objects.count() == 0
+
+
+def test_the_upload_form_refuses_a_file_over_the_limit(staff, settings):
+    settings.INGEST_MAX_UPLOAD_SIZE = 10
+    response = staff.post(
+        reverse("ingest:upload"), {"file": upload("a.csv", GOOD)}, follow=True
+    )
+    assert "over the upload limit of 10 bytes" in response.content.decode()
+    assert InboxFile.objects.count() == 0
+
+
+def test_the_upload_form_needs_staff(client, published):
+    response = client.post(reverse("ingest:upload"), {"file": upload("a.csv", GOOD)})
+    assert response.status_code == 302
+    assert response["Location"].startswith(reverse("ingest:login"))
+    client.force_login(User.objects.create_user("reader", password="pw"))
+    response = client.post(reverse("ingest:upload"), {"file": upload("a.csv", GOOD)})
+    assert response.status_code == 403
+    assert InboxFile.objects.count() == 0
+
+
+def test_the_upload_form_is_csrf_protected():
+    from django.test import Client
+
+    csrf_client = Client(enforce_csrf_checks=True)
+    csrf_client.force_login(User.objects.create_user("ops", password="p", is_staff=1))
+    response = csrf_client.post(
+        reverse("ingest:upload"), {"file": upload("a.csv", GOOD)}
+    )
+    assert response.status_code == 403
+    assert InboxFile.objects.count() == 0
+
+
+# --- The JSON API ---------------------------------------------------------
+
+
+def test_the_api_answers_the_file_and_task_id_a_seed_client_polls(staff, published):
+    response = staff.post(reverse("ingest:import"), {"file": upload("a.csv", GOOD)})
+    assert response.status_code == 202
+    body = response.json()
+    row = InboxFile.objects.get()
+    assert body["file_id"] == row.pk and body["task_id"] == row.task_id
+    assert body["files"] == [
+        {"file_id": row.pk, "task_id": row.task_id, "name": "a.csv"}
+    ]
+    status = staff.get(reverse("ingest:task-status", args=[body["task_id"]]))
+    assert status.json() == {"state": "PENDING", "status": "Queued"}
+
+
+def test_the_api_lists_every_file_of_a_multi_upload(staff, published):
+    response = staff.post(
+        reverse("ingest:import"),
+        {"file": [upload("a.csv", GOOD), upload("b.csv", "title,author,year\n")]},
+    )
+    body = response.json()
+    assert [f["name"] for f in body["files"]] == ["a.csv", "b.csv"]
+    assert body["file_id"] == body["files"][0]["file_id"]
+    assert {f["task_id"] for f in body["files"]} == set(
+        InboxFile.objects.values_list("task_id", flat=True)
+    )
+
+
+def test_the_api_reports_refused_files_beside_the_stored_ones(staff, published):
+    response = staff.post(
+        reverse("ingest:import"),
+        {"file": [upload("a.csv", GOOD), upload("b.csv", b"\x00\x01")]},
+    )
+    assert response.status_code == 202
+    body = response.json()
+    assert [f["name"] for f in body["files"]] == ["a.csv"]
+    assert body["errors"] == [
+        "b.csv: The file contains NUL bytes: it is binary, not CSV text."
+    ]
+
+
+def test_the_api_answers_400_when_nothing_was_stored(staff):
+    response = staff.post(reverse("ingest:import"), {"file": upload("x.txt", "a")})
+    assert response.status_code == 400
+    assert "not a .csv file" in response.json()["error"]
+    response = staff.post(reverse("ingest:import"), {})
+    assert response.status_code == 400
+    assert response.json()["errors"]
+
+
+def test_the_api_answers_json_401_to_the_anonymous_and_stores_nothing(client):
+    response = client.post(reverse("ingest:import"), {"file": upload("a.csv", GOOD)})
+    assert response.status_code == 401
+    assert response["Content-Type"] == "application/json"
+    assert set(response.json()) == {"error"}
+    assert InboxFile.objects.count() == 0
+
+
+def test_the_api_answers_json_403_to_non_staff(client):
+    client.force_login(User.objects.create_user("reader", password="pw"))
+    response = client.post(reverse("ingest:import"), {"file": upload("a.csv", GOOD)})
+    assert response.status_code == 403
+    assert response.json() == {"error": "Staff only."}
+    assert InboxFile.objects.count() == 0
+
+
+def test_the_api_refuses_a_post_without_csrf_token_in_json(published):
+    from django.test import Client
+
+    csrf_client = Client(enforce_csrf_checks=True)
+    csrf_client.force_login(User.objects.create_user("ops", password="p", is_staff=1))
+    response = csrf_client.post(
+        reverse("ingest:import"), {"file": upload("a.csv", GOOD)}
+    )
+    assert response.status_code == 403
+    assert "CSRF" in response.json()["error"]
+    assert InboxFile.objects.count() == 0
+
+
+def test_the_api_accepts_a_post_with_the_csrf_header(published):
+    from django.test import Client
+
+    csrf_client = Client(enforce_csrf_checks=True)
+    csrf_client.force_login(User.objects.create_user("ops", password="p", is_staff=1))
+    csrf_client.get(reverse("ingest:home"))  # Sets the CSRF cookie.
+    token = csrf_client.cookies["csrftoken"].value
+    response = csrf_client.post(
+        reverse("ingest:import"),
+        {"file": upload("a.csv", GOOD)},
+        headers={"X-CSRFToken": token},
+    )
+    assert response.status_code == 202, response.content
+    assert json.loads(response.content)["file_id"] == InboxFile.objects.get().pk
+
+
+def test_the_api_import_is_post_only(staff):
+    assert staff.get(reverse("ingest:import")).status_code == 405
