@@ -1,11 +1,18 @@
 """Admin for the catalogue and the inbox-file ledger."""
 
 from django.contrib import admin, messages
-from django.http import HttpRequest, HttpResponseRedirect
+from django.http import (
+    Http404,
+    HttpRequest,
+    HttpResponseRedirect,
+    StreamingHttpResponse,
+)
 from django.urls import path, reverse
 from django.utils.html import format_html
+from django.utils.http import content_disposition_header
 
 from . import services
+from .errors_csv import errors_csv_filename, errors_csv_lines
 from .models import Author, Book, InboxFile, RowRejection
 from .tasks import scan_inbox
 
@@ -23,6 +30,10 @@ class BookAdmin(admin.ModelAdmin):
     autocomplete_fields = ["author"]
 
 
+#: Rejected rows shown inline on a ledger entry; the rest are linked.
+INLINE_REJECTIONS = 50
+
+
 class RowRejectionInline(admin.TabularInline):
     model = RowRejection
     fields = ["line", "column", "message", "raw"]
@@ -31,12 +42,35 @@ class RowRejectionInline(admin.TabularInline):
     max_num = 0
     can_delete = False
     show_change_link = False
+    verbose_name_plural = (
+        f"Rejected rows (the first {INLINE_REJECTIONS}; "
+        "\u201cRow errors\u201d above links to all of them)"
+    )
 
     def get_queryset(self, request):
-        # Inlines are not paged: show the first hundred rejections.
+        # Inlines are not paged: show the first rows, link to the paged list.
         queryset = super().get_queryset(request)
-        ids = queryset.values_list("pk", flat=True)[:100]
+        ids = queryset.values_list("pk", flat=True)[:INLINE_REJECTIONS]
         return queryset.filter(pk__in=list(ids))
+
+
+@admin.register(RowRejection)
+class RowRejectionAdmin(admin.ModelAdmin):
+    """Read-only, paged list of rejected rows (``?file__id__exact=<id>``)."""
+
+    list_display = ["file", "line", "column", "message", "raw"]
+    list_select_related = ["file"]
+    list_per_page = 100
+    search_fields = ["message", "column"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
 
 
 @admin.register(InboxFile)
@@ -60,6 +94,7 @@ class InboxFileAdmin(admin.ModelAdmin):
     readonly_fields = [f.name for f in InboxFile._meta.fields] + [
         "duration_display",
         "task_link",
+        "errors_links",
     ]
     inlines = [RowRejectionInline]
     actions = ["reimport"]
@@ -81,6 +116,23 @@ class InboxFileAdmin(admin.ModelAdmin):
             '<a href="{}?q={}">{}</a>', url, obj.task_id, obj.task_id[:8]
         )
 
+    @admin.display(description="Row errors")
+    def errors_links(self, obj: InboxFile) -> str:
+        if not obj.rows_rejected:
+            return "-"
+        recorded = obj.rejections.count()
+        listing = reverse("admin:ingest_rowrejection_changelist")
+        download = reverse("admin:ingest_inboxfile_errors_csv", args=[obj.pk])
+        return format_html(
+            '{} rejected, {} recorded: <a href="{}?file__id__exact={}">view all'
+            '</a> · <a href="{}">download CSV</a>',
+            obj.rows_rejected,
+            recorded,
+            listing,
+            obj.pk,
+            download,
+        )
+
     @admin.action(description="Re-import selected files", permissions=["change"])
     def reimport(self, request: HttpRequest, queryset) -> None:
         count = services.files_requeue(files=queryset)
@@ -92,7 +144,30 @@ class InboxFileAdmin(admin.ModelAdmin):
             self.admin_site.admin_view(self.scan_view),
             name="ingest_inboxfile_scan",
         )
-        return [scan, *super().get_urls()]
+        errors = path(
+            "<int:file_id>/errors.csv",
+            self.admin_site.admin_view(self.errors_csv_view),
+            name="ingest_inboxfile_errors_csv",
+        )
+        return [scan, errors, *super().get_urls()]
+
+    def errors_csv_view(
+        self, request: HttpRequest, file_id: int
+    ) -> StreamingHttpResponse:
+        """Download a file's recorded row errors as an Excel-safe CSV."""
+        if not self.has_view_permission(request):
+            raise Http404("No such file.")
+        row = InboxFile.objects.filter(pk=file_id).first()
+        if row is None:
+            raise Http404("No such file.")
+        response = StreamingHttpResponse(
+            errors_csv_lines(row.rejections.order_by("line", "pk")),
+            content_type="text/csv; charset=utf-8",
+        )
+        response["Content-Disposition"] = content_disposition_header(
+            True, errors_csv_filename(row)
+        )
+        return response
 
     def scan_view(self, request: HttpRequest) -> HttpResponseRedirect:
         """Queue one scan of the default inbox now (POST only)."""

@@ -42,6 +42,26 @@ def max_attempts() -> int:
     return int(settings.INGEST_MAX_ATTEMPTS)
 
 
+def max_reject_rate() -> float:
+    """Return the share of invalid rows above which a whole file is refused."""
+    return float(settings.INGEST_MAX_REJECT_RATE)
+
+
+def max_file_size() -> int:
+    """Return the largest inbox file imported, in bytes."""
+    return int(settings.INGEST_MAX_FILE_SIZE)
+
+
+def max_row_errors() -> int:
+    """Return how many rejected rows are kept per file (the count stays exact)."""
+    return int(settings.INGEST_MAX_ROW_ERRORS)
+
+
+def csv_encoding() -> str:
+    """Return the encoding every CSV is read in, or "" to detect it per file."""
+    return str(settings.INGEST_CSV_ENCODING)
+
+
 def progress_interval() -> float:
     return float(settings.INGEST_PROGRESS_INTERVAL)
 

@@ -12,6 +12,10 @@ from django.db.models import Q
 
 class Author(models.Model):
     name = models.CharField(max_length=255, unique=True)
+    # Database defaults too: the importers insert with set-based SQL that
+    # names only the columns they have.
+    birth_year = models.IntegerField(null=True, blank=True)
+    country = models.CharField(max_length=100, blank=True, default="", db_default="")
 
     class Meta:
         ordering = ["name"]
@@ -91,6 +95,13 @@ class InboxFile(models.Model):
     rows_updated = models.PositiveIntegerField(default=0)
     rows_rejected = models.PositiveIntegerField(default=0)
     error = models.TextField(blank=True)
+    encoding = models.CharField(
+        max_length=32, blank=True, help_text="Encoding the file was read in."
+    )
+    delimiter = models.CharField(max_length=8, blank=True)
+    ignored_columns = models.JSONField(
+        default=list, blank=True, help_text="Header columns no importer reads."
+    )
     discovered_at = models.DateTimeField(auto_now_add=True)
     queued_at = models.DateTimeField(null=True, blank=True)
     dispatched_at = models.DateTimeField(null=True, blank=True)

@@ -1,24 +1,36 @@
 """Turn a finished import into an email and send it, at most once.
 
+The body carries counts and the first few row errors; when rows were
+rejected, all recorded ones ride along as an Excel-safe CSV attachment
+(:mod:`ingest.errors_csv`).
+
 A mail failure is logged and recorded on the ledger; it never touches the
 import, and it is not retried in a loop (no storm against a dead server).
 """
 
 import logging
 
-from django.core.mail import send_mail
+from django.core.mail import EmailMessage
 from django.utils import timezone
 
 from . import conf
+from .errors_csv import errors_csv_filename, file_errors_csv
+from .importers.reader import delimiter_name
 from .models import InboxFile
 
 logger = logging.getLogger(__name__)
 
 Notify = InboxFile.Notify
+#: Row errors quoted in the body; the attachment has the rest.
+BODY_ERRORS = 5
 
 
 def file_message(row: InboxFile) -> tuple[str, str]:
-    """Return (subject, body) describing a finished file, without row data."""
+    """Return (subject, body) describing a finished file.
+
+    No row data beyond the first few error messages, which quote at most
+    the offending value.
+    """
     seconds = row.duration or 0.0
     if row.state == InboxFile.State.DONE:
         subject = (
@@ -44,9 +56,33 @@ def file_message(row: InboxFile) -> tuple[str, str]:
     ]
     if row.sha256:
         lines.append(f"SHA-256:   {row.sha256}")
+    if row.encoding:
+        lines.append(
+            f"Read as:   {row.encoding}, {delimiter_name(row.delimiter)}-delimited"
+        )
+    if row.ignored_columns:
+        lines.append(f"Ignored:   columns {', '.join(row.ignored_columns)}")
     if row.error:
         lines += ["", row.error]
+    lines += _errors_lines(row)
     return subject[:200], "\n".join(lines) + "\n"
+
+
+def _errors_lines(row: InboxFile) -> list[str]:
+    if not row.rows_rejected:
+        return []
+    shown = list(row.rejections.order_by("line", "pk")[:BODY_ERRORS])
+    if not shown:
+        return []
+    lines = [
+        "",
+        f"Rejected rows (first {len(shown)} of {row.rows_rejected}; the recorded "
+        f"ones are attached as {errors_csv_filename(row)}):",
+    ]
+    for error in shown:
+        column = f" {error.column}" if error.column else ""
+        lines.append(f"  line {error.line}{column}: {error.message}")
+    return lines
 
 
 def file_notify(*, file_id: int) -> str:
@@ -69,8 +105,11 @@ def file_notify(*, file_id: int) -> str:
         )
         return Notify.SKIPPED
     subject, body = file_message(row)
+    message = EmailMessage(subject, body, None, recipients)
+    if row.rows_rejected and row.rejections.exists():
+        message.attach(errors_csv_filename(row), file_errors_csv(file=row), "text/csv")
     try:
-        send_mail(subject, body, None, recipients)
+        message.send()
     except Exception as exc:
         logger.warning("Email about file #%s failed: %s", file_id, exc)
         _record(file_id, Notify.FAILED, f"{type(exc).__name__}: {exc}"[:1000])

@@ -21,9 +21,13 @@ TRANSIENT = (OperationalError, InterfaceError)
     soft_time_limit=120,
     time_limit=180,
 )
-def scan_inbox(inbox: str | None = None) -> dict:
-    """Register, queue and repair the files of one inbox; safe to run twice."""
-    return services.inbox_scan(inbox=inbox)
+def scan_inbox(inbox: str | None = None, importer: str | None = None) -> dict:
+    """Register, queue and repair the files of one inbox; safe to run twice.
+
+    A PeriodicTask's kwargs ``{"inbox": ..., "importer": ...}`` arrive here:
+    *importer* names the dataset of every file in that inbox.
+    """
+    return services.inbox_scan(inbox=inbox, importer=importer)
 
 
 @shared_task(

@@ -191,6 +191,14 @@ INGEST_MAX_ATTEMPTS = env_int("INGEST_MAX_ATTEMPTS", 5)
 INGEST_NOTIFY_EMAILS = env_list("INGEST_NOTIFY_EMAILS")
 INGEST_SCAN_INTERVAL = env_int("INGEST_SCAN_INTERVAL", 10)
 INGEST_PROGRESS_INTERVAL = env_float("INGEST_PROGRESS_INTERVAL", 0.5)
+#: A file with a larger share of invalid rows imports nothing (0.10 = 10%).
+INGEST_MAX_REJECT_RATE = env_float("INGEST_MAX_REJECT_RATE", 0.10)
+#: Larger inbox files are refused unread, in bytes (default 2 GiB).
+INGEST_MAX_FILE_SIZE = env_int("INGEST_MAX_FILE_SIZE", 2 * 1024**3)
+#: Rejected rows kept per file for people to see; the count stays exact.
+INGEST_MAX_ROW_ERRORS = env_int("INGEST_MAX_ROW_ERRORS", 10_000)
+#: Encoding of every CSV ("cp1251", …); empty = detect per file.
+INGEST_CSV_ENCODING = env_str("INGEST_CSV_ENCODING", "")
 #: Largest file the dashboard accepts per upload, in bytes (default 100 MiB).
 INGEST_MAX_UPLOAD_SIZE = env_int("INGEST_MAX_UPLOAD_SIZE", 100 * 1024 * 1024)
 

@@ -1,8 +1,19 @@
-"""The shape every importer shares: columns, row validation, set-based apply."""
+"""The shape every importer shares: declared columns, row cleaning, apply.
 
-from collections.abc import Sequence
+An importer is a small declarative class: its registry name, the file-name
+prefixes it claims, its :class:`Column` s (heading, aliases, value type,
+whether blanks are allowed) and either a ``model`` + ``natural_key`` that
+the generic set-based upsert here applies, or its own :meth:`apply` when a
+row feeds several tables (books: authors, then books).
+"""
+
+import datetime
+import operator
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import ClassVar
+
+from django.db import models
 
 
 class FileRejected(Exception):
@@ -18,25 +29,126 @@ class RowError(Exception):
         self.message = message
 
 
+# --- Value types ------------------------------------------------------------
+#
+# A type's ``prepare`` returns the closure that cleans one value of a
+# column: trim, refuse or fill a blank, check, convert. It raises RowError
+# itself, so :meth:`Importer.clean` is one ``map`` over the row: this runs
+# for every row of every file.
+
+
+@dataclass(frozen=True)
+class Text:
+    """A string of at most *max_length* characters."""
+
+    max_length: int
+    sql_type: ClassVar[str] = "TEXT"
+
+    def prepare(self, name: str, *, blank: bool) -> Callable[[str], str]:
+        limit = self.max_length
+
+        def parse(value: str) -> str:
+            value = value.strip()
+            if not value and not blank:
+                raise RowError(name, f"{name} is empty")
+            if len(value) > limit:
+                raise RowError(
+                    name, f"{name} is {len(value)} characters; the limit is {limit}"
+                )
+            return value
+
+        return parse
+
+
+def this_year() -> int:
+    """Return the current year: nobody alive was born later."""
+    return datetime.date.today().year
+
+
+def next_year() -> int:
+    """Return next year: the latest plausible year of a dated record."""
+    return this_year() + 1
+
+
+@dataclass(frozen=True)
+class Integer:
+    """A whole number in ``minimum..maximum``; *maximum* may be a callable.
+
+    A callable maximum (:func:`next_year`) is read once per file, so a
+    worker running across New Year does not keep last year's limit. A blank
+    value of a column that allows blanks is stored as NULL.
+    """
+
+    minimum: int
+    maximum: int | Callable[[], int]
+    sql_type: ClassVar[str] = "INTEGER"
+
+    def prepare(self, name: str, *, blank: bool) -> Callable[[str], int | None]:
+        low = self.minimum
+        high = self.maximum() if callable(self.maximum) else self.maximum
+
+        def parse(value: str) -> int | None:
+            value = value.strip()
+            try:
+                number = int(value)
+            except ValueError:
+                if not value:
+                    if blank:
+                        return None
+                    raise RowError(name, f"{name} is empty") from None
+                number = None
+            if number is None or "_" in value:  # int() takes 1_000; people don't.
+                raise RowError(name, f"{name} {value!r} is not a whole number")
+            if not low <= number <= high:
+                raise RowError(name, f"{name} {number} is outside {low}..{high}")
+            return number
+
+        return parse
+
+
+# --- Columns ----------------------------------------------------------------
+
+
+def heading_normalize(heading: str) -> str:
+    """Return *heading* lower-cased with runs of whitespace (and a BOM) folded."""
+    return " ".join(heading.replace("\ufeff", " ").split()).casefold()
+
+
 @dataclass(frozen=True)
 class Column:
-    """A CSV column an importer reads, under its name or any alias."""
+    """A CSV column an importer reads, under its name or any alias.
+
+    Headings match case- and whitespace-insensitively; ``_`` and a space
+    are the same (``Published Year`` finds ``published_year``).
+    """
 
     name: str
     aliases: tuple[str, ...] = ()
+    type: Text | Integer = Text(255)
+    #: May the value be blank? Blank text stores "", a blank number NULL.
+    blank: bool = False
+    #: Model field the value lands in (generic apply); defaults to ``name``.
+    field: str = ""
 
     def matches(self, heading: str) -> bool:
-        heading = " ".join(heading.split()).lower()
-        return heading == self.name or heading in self.aliases
+        heading = heading_normalize(heading).replace("_", " ")
+        return any(
+            heading == heading_normalize(candidate).replace("_", " ")
+            for candidate in (self.name, *self.aliases)
+        )
+
+
+# --- Importer ---------------------------------------------------------------
 
 
 class Importer:
     """Base class of a dataset importer.
 
-    Subclasses declare their columns and the staging table, turn each row's
-    fields into a staging tuple in :meth:`clean`, and move staged rows into
-    the real tables in :meth:`apply` with set-based SQL. The pipeline
-    (:mod:`ingest.importers.pipeline`) owns the reading and the streaming.
+    Subclasses declare their columns; :meth:`clean` turns each row's fields
+    into a staging tuple, and :meth:`apply` moves staged rows into the real
+    tables with set-based SQL. The pipeline (:mod:`ingest.importers.pipeline`)
+    owns the reading and the streaming. Importers hold no state between
+    files: the registry builds a fresh one per file.
     """
 
     #: Registry name, stored on the ledger.
@@ -45,8 +157,25 @@ class Importer:
     columns: ClassVar[tuple[Column, ...]]
     #: File-name prefixes this importer claims (``books`` → ``books*.csv``).
     filename_prefixes: ClassVar[tuple[str, ...]] = ()
-    #: Staging columns after ``line``: (name, SQL type).
+    #: Encoding every file of this dataset is in; None = detect per file.
+    encoding: ClassVar[str | None] = None
+    #: Staging columns after ``line``: (name, SQL type); from the columns.
     staging_columns: ClassVar[tuple[tuple[str, str], ...]]
+    #: The generic :meth:`apply`'s target model and its unique natural key
+    #: (column names). Importers writing several tables override apply.
+    model: ClassVar[type[models.Model] | None] = None
+    natural_key: ClassVar[tuple[str, ...]] = ()
+
+    def __init_subclass__(cls, **kwargs) -> None:
+        super().__init_subclass__(**kwargs)
+        if "columns" in cls.__dict__ and "staging_columns" not in cls.__dict__:
+            cls.staging_columns = tuple((c.name, c.type.sql_type) for c in cls.columns)
+
+    def __init__(self) -> None:
+        self._parsers = tuple(
+            column.type.prepare(column.name, blank=column.blank)
+            for column in self.columns
+        )
 
     def column_indexes(self, header: Sequence[str]) -> list[int]:
         """Return where each declared column sits in *header*."""
@@ -61,17 +190,96 @@ class Importer:
             else:
                 indexes.append(position)
         if missing:
+            found = [heading.replace("\ufeff", "").strip() for heading in header]
             raise FileRejected(
                 f"Missing column(s): {', '.join(missing)}; expected: "
                 f"{', '.join(c.name for c in self.columns)}; found: "
-                f"{', '.join(h.strip() for h in header) or '(nothing)'}."
+                f"{', '.join(h for h in found if h) or '(nothing)'}."
             )
         return indexes
 
     def clean(self, values: list[str]) -> tuple:
-        """Return the staging tuple for one row, or raise :class:`RowError`."""
-        raise NotImplementedError
+        """Return the staging tuple for one row, or raise :class:`RowError`.
+
+        Values are trimmed; a blank one is refused unless its column allows
+        blanks; the rest go through the column's type (length, range).
+        """
+        return tuple(map(operator.call, self._parsers, values))
 
     def apply(self, cursor, staging_table: str) -> tuple[int, int]:
-        """Upsert the staged rows; return (imported, updated). Runs in a txn."""
-        raise NotImplementedError
+        """Upsert the staged rows into :attr:`model`; return (imported, updated).
+
+        Runs inside the import's transaction. Rows repeating a natural key
+        inside one file collapse to the last one; an existing record counts
+        as updated (its changed fields rewritten, unchanged ones left alone).
+        Rows are inserted in key order so concurrent imports lock in the
+        same order and cannot deadlock.
+        """
+        if self.model is None or not self.natural_key:
+            raise NotImplementedError(
+                f"{type(self).__name__} declares no model/natural_key; override apply."
+            )
+        meta = self.model._meta
+        table = meta.db_table
+        names = [column.name for column in self.columns]
+        targets = {
+            column.name: meta.get_field(column.field or column.name).column
+            for column in self.columns
+        }
+        key = ", ".join(self.natural_key)
+        final = f"{staging_table}_final"
+        cursor.execute(f"DROP TABLE IF EXISTS {final}")
+        cursor.execute(
+            f"CREATE TEMP TABLE {final} AS SELECT {', '.join(names)} FROM ("
+            f" SELECT *, ROW_NUMBER() OVER (PARTITION BY {key} ORDER BY line DESC)"
+            f" AS rn FROM {staging_table}) AS s WHERE s.rn = 1"
+        )
+        cursor.execute(f"SELECT COUNT(*) FROM {final}")
+        distinct = cursor.fetchone()[0]
+        on_key = " AND ".join(f"t.{targets[k]} = f.{k}" for k in self.natural_key)
+        cursor.execute(
+            f"SELECT COUNT(*) FROM {final} AS f JOIN {table} AS t ON {on_key}"
+        )
+        updated = cursor.fetchone()[0]
+        others = [n for n in names if n not in self.natural_key]
+        conflict = ", ".join(targets[k] for k in self.natural_key)
+        if others:
+            assignments = ", ".join(
+                f"{targets[n]} = excluded.{targets[n]}" for n in others
+            )
+            changed = " OR ".join(
+                f"{table}.{targets[n]} IS DISTINCT FROM excluded.{targets[n]}"
+                for n in others
+            )
+            action = f"DO UPDATE SET {assignments} WHERE {changed}"
+        else:
+            action = "DO NOTHING"
+        cursor.execute(
+            f"INSERT INTO {table} ({', '.join(targets[n] for n in names)})"
+            f" SELECT {', '.join(names)} FROM {final} WHERE true ORDER BY {key}"
+            f" ON CONFLICT ({conflict}) {action}"
+        )
+        cursor.execute(f"DROP TABLE {final}")
+        return distinct - updated, updated
+
+
+def rejected_share_check(
+    *, total: int, rejected: int, max_rate: float, first_errors: Sequence[str] = ()
+) -> None:
+    """Refuse a file with no data rows or too large a share of invalid ones.
+
+    Raises :class:`FileRejected` whose message names the counts, the limit
+    and the first few errors, so the reason file alone explains the refusal.
+    """
+    if total == 0:
+        raise FileRejected("The file has a header but no data rows.")
+    if rejected / total <= max_rate:
+        return
+    examples = "; ".join(first_errors)
+    raise FileRejected(
+        f"{rejected} of {total} rows ({rejected / total:.1%}) are invalid, more "
+        f"than the {max_rate * 100:g}% allowed (INGEST_MAX_REJECT_RATE), so nothing "
+        "from the file was imported."
+        + (f" First errors: {examples}." if examples else "")
+        + " Fix the rows and drop the file again."
+    )

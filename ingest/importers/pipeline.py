@@ -30,6 +30,9 @@ class StageResult:
     #: The first rejected rows, up to the cap; ``rejected`` stays exact.
     errors: list[RejectedRow] = field(default_factory=list)
     extra_columns: list[str] = field(default_factory=list)
+    #: How the file was read (codec name, delimiter), for the ledger.
+    encoding: str = ""
+    delimiter: str = ""
 
 
 def rows_stage(
@@ -46,7 +49,8 @@ def rows_stage(
     :class:`~ingest.importers.base.FileRejected` for file-level problems.
     """
     result = StageResult()
-    with csv_open(path) as source:
+    with csv_open(path, encoding=importer.encoding) as source:
+        result.encoding, result.delimiter = source.encoding, source.delimiter
         indexes = importer.column_indexes(source.header)
         result.extra_columns = [
             heading.strip()

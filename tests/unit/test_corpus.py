@@ -1,0 +1,90 @@
+"""Every corpus file gets its expected outcome through scan → import → email.
+
+The table is ``tests/data/expected.csv`` (format in tests/data/README.md).
+Runs on both passes: SQLite + filesystem broker, PostgreSQL + Redis.
+"""
+
+import csv
+import filecmp
+from pathlib import Path
+
+import pytest
+from django.core import mail
+
+from ingest import tasks
+from ingest.models import InboxFile
+from tests.data import make_corpus
+from tests.factories import drop
+
+DATA = Path(__file__).resolve().parents[1] / "data"
+CORPUS = DATA / "corpus"
+COUNTS = ("total", "imported", "updated", "rejected")
+
+
+def corpus_cases() -> list[dict[str, str]]:
+    with (DATA / "expected.csv").open(encoding="utf-8", newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
+def scan(*, importer: str = "") -> None:
+    """Run the scan task as beat would, with the PeriodicTask's kwargs."""
+    kwargs = {"importer": importer} if importer else {}
+    tasks.scan_inbox.apply_async(kwargs=kwargs).get()
+
+
+def imported(name: str, *, importer: str = "") -> InboxFile:
+    drop(name, (CORPUS / name).read_bytes())
+    scan(importer=importer)
+    return InboxFile.objects.get(name=name)
+
+
+def test_the_corpus_is_large_and_matches_its_generator(tmp_path):
+    cases = corpus_cases()
+    assert len(cases) >= 25
+    assert sorted(c["file"] for c in cases) == sorted(p.name for p in CORPUS.iterdir())
+    make_corpus.main(tmp_path)
+    assert filecmp.cmp(tmp_path / "expected.csv", DATA / "expected.csv", False)
+    _match, mismatch, errors = filecmp.cmpfiles(
+        tmp_path / "corpus", CORPUS, [c["file"] for c in cases], shallow=False
+    )
+    assert (mismatch, errors) == ([], [])
+
+
+@pytest.mark.django_db(transaction=True, databases="__all__")
+@pytest.mark.parametrize("case", corpus_cases(), ids=lambda case: case["file"])
+def test_corpus_file_gets_its_expected_outcome(case, eager, settings):
+    for assignment in case["env"].split():
+        key, _sep, value = assignment.partition("=")
+        setattr(settings, key, value)
+    if case["before"]:
+        assert imported(case["before"]).state == InboxFile.State.DONE
+    row = imported(case["file"], importer=case["importer"])
+
+    outcome = {"state": row.state} | {
+        name: getattr(row, f"rows_{name}") for name in COUNTS
+    }
+    expected = {"state": case["state"]} | {name: int(case[name]) for name in COUNTS}
+    assert outcome == expected, row.error
+    if case["error"]:
+        assert case["error"] in row.error
+    else:
+        assert row.error == ""
+    if case["encoding"]:
+        assert row.encoding == case["encoding"]
+    assert row.rejections.count() == row.rows_rejected
+    assert not row.processing_path.exists() and Path(row.stored_path).exists()
+    if row.state == InboxFile.State.FAILED:
+        assert "/failed/" in row.stored_path
+        reason = Path(row.stored_path + ".error.txt").read_text(encoding="utf-8")
+        assert case["error"] in reason
+        assert "\n" not in reason.rstrip("\n")  # One paragraph.
+    else:
+        assert "/archive/" in row.stored_path
+    assert (
+        mail.outbox[-1].subject.split(":")[0]
+        in {
+            "done": "Import finished",
+            "failed": "Import failed",
+            "duplicate": "Import skipped",
+        }[row.state]
+    )
