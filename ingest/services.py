@@ -10,11 +10,13 @@ nothing.
 """
 
 import codecs
+import contextlib
 import datetime
 import logging
 import os
 import re
 import shutil
+import stat
 import time
 import uuid
 from collections import Counter
@@ -34,9 +36,7 @@ from django.utils import timezone
 
 from . import conf, locks, scanner, storage
 from .importers import FileRejected, importer_for
-from .importers.base import rejected_share_check
-from .importers.pipeline import RejectedRow, StageResult, rows_stage
-from .importers.registry import importer_names
+from .importers.pipeline import rows_stage
 from .importers.staging import Staging
 from .models import InboxFile, RowRejection
 from .progress import ProgressReporter, ProgressSink
@@ -49,37 +49,34 @@ FINAL = InboxFile.FINAL_STATES
 NOTIFY_GRACE = 60
 #: Seconds before retrying a file whose identical twin is importing right now.
 TWIN_RETRY_COUNTDOWN = 30
-#: Errors quoted in a rejected file's reason (the rest are in the ledger).
-REASON_ERRORS = 3
-#: A rejected row keeps at most this many fields of this many characters.
-RAW_MAX_FIELDS, RAW_MAX_CHARS = 50, 1000
+#: First rejected rows kept per file; the count stays exact beyond it.
+MAX_ROW_ERRORS = 10_000
 
 
 # --- Scan -----------------------------------------------------------------
 
 
-def inbox_scan(*, inbox: str | None = None, importer: str | None = None) -> dict:
+def inbox_scan(*, inbox: str | None = None) -> dict:
     """Register new stable files in *inbox*, queue them, and repair the ledger.
 
-    *importer* (a scheduled scan's kwarg) names the dataset of every file
-    in the inbox; without it each file's name prefix decides. Side effects:
-    ledger rows created/updated, files moved into the inbox's processing
-    folder, import and notify messages published. Safe to run concurrently
-    with itself and with imports.
+    Side effects: ledger rows created/updated, files moved into the inbox's
+    processing folder, import and notify messages published. Safe to run
+    concurrently with itself and with imports.
     """
     root = conf.resolve_inbox(inbox)
-    if importer and importer not in importer_names():
+    processing = storage.processing_dir(root)
+    if processing.is_symlink():
+        # Files moved through it would leave the inbox for wherever it points.
         raise ImproperlyConfigured(
-            f"Unknown importer {importer!r} in the scan's kwargs; known: "
-            f"{', '.join(importer_names())}."
+            f"{processing} is a symbolic link; refusing to scan {root}."
         )
-    storage.processing_dir(root).mkdir(parents=True, exist_ok=True)
+    processing.mkdir(parents=True, exist_ok=True)
     summary: Counter[str] = Counter()
     seen: set[str] = set()
     for found in scanner.inbox_list(root):
         seen.add(str(found.path))
         try:
-            summary[_found_register(found=found, inbox=root, importer=importer)] += 1
+            summary[_found_register(found=found, inbox=root)] += 1
         except Exception:
             # One odd file must not stop the scan of the others.
             logger.exception("Could not register %s", found.path)
@@ -88,9 +85,7 @@ def inbox_scan(*, inbox: str | None = None, importer: str | None = None) -> dict
     return {"inbox": str(root), "seen": len(seen), **summary}
 
 
-def _found_register(
-    *, found: scanner.FoundFile, inbox: Path, importer: str | None = None
-) -> str:
+def _found_register(*, found: scanner.FoundFile, inbox: Path) -> str:
     if found.refused:
         return _found_refuse(found=found, inbox=inbox)
     try:
@@ -102,7 +97,7 @@ def _found_register(
                 "inbox": str(inbox),
                 "size": found.size,
                 "mtime": found.mtime,
-                "importer": importer or _importer_name(found.name),
+                "importer": _importer_name(found.name),
             },
         )
     except IntegrityError:
@@ -570,30 +565,30 @@ def _file_claim(file_id: int, task_id: str | None) -> InboxFile | None:
 def _file_locate(row: InboxFile) -> Path:
     """Return the file in its processing folder, fetching it back if needed."""
     target = row.processing_path
-    if target.exists():
-        return target
-    if row.stored_path and Path(row.stored_path) != target:
-        try:
-            storage.move_exclusive(Path(row.stored_path), target)
-            return target
-        except FileNotFoundError:
-            pass
-    raise FileRejected(
-        f"The file is gone: neither {target} nor "
-        f"{row.stored_path or '(no other copy)'} exists."
-    )
+    if not os.path.lexists(target) and row.stored_path:
+        if Path(row.stored_path) != target:
+            with contextlib.suppress(FileNotFoundError):
+                storage.move_exclusive(Path(row.stored_path), target)
+    try:
+        mode = os.lstat(target).st_mode
+    except FileNotFoundError:
+        raise FileRejected(
+            f"The file is gone: neither {target} nor "
+            f"{row.stored_path or '(no other copy)'} exists."
+        ) from None
+    if not stat.S_ISREG(mode):
+        # A refused symlink sent back by a re-import must not be read either.
+        raise FileRejected(
+            "Refused: the file is a symbolic link or not a regular file; "
+            "links are never followed."
+        )
+    return target
 
 
 def _file_run(row: InboxFile, progress_sink: ProgressSink | None) -> dict:
     path = _file_locate(row)
     started = time.monotonic()
-    size = path.stat().st_size
-    if size > conf.max_file_size():
-        raise FileRejected(
-            f"The file is {size:,} bytes, more than the {conf.max_file_size():,} "
-            "allowed (INGEST_MAX_FILE_SIZE); split it into smaller files."
-        )
-    digest = storage.sha256_file(path)
+    digest, size = storage.sha256_file(path), path.stat().st_size
     original = _content_done(digest, row.pk)
     if original is not None:
         return _file_duplicate(row, original, digest, size)
@@ -616,24 +611,25 @@ def _file_run(row: InboxFile, progress_sink: ProgressSink | None) -> dict:
                 path=path,
                 write=write,
                 progress=reporter,
-                max_errors=conf.max_row_errors(),
+                max_errors=MAX_ROW_ERRORS,
             )
-        try:
-            rejected_share_check(
-                total=staged.total,
-                rejected=staged.rejected,
-                max_rate=conf.max_reject_rate(),
-                first_errors=[_error_text(e) for e in staged.errors[:REASON_ERRORS]],
-            )
-        except FileRejected:
-            # Nothing is imported, but people need the bad rows to fix them.
-            with transaction.atomic():
-                _rejections_record(row.pk, staged)
-            raise
         with transaction.atomic():
             with connection.cursor() as cursor:
                 imported, updated = importer.apply(cursor, staging.table)
-            _rejections_record(row.pk, staged)
+            RowRejection.objects.filter(file_id=row.pk).delete()
+            RowRejection.objects.bulk_create(
+                (
+                    RowRejection(
+                        file_id=row.pk,
+                        line=error.line,
+                        column=error.column,
+                        message=error.message[:500],
+                        raw=error.raw,
+                    )
+                    for error in staged.errors
+                ),
+                batch_size=1000,
+            )
             finished = timezone.now()
             destination = storage.archive_path(
                 file_id=row.pk, name=row.name, when=finished
@@ -648,7 +644,6 @@ def _file_run(row: InboxFile, progress_sink: ProgressSink | None) -> dict:
                 stored_path=str(destination),
                 error="",
                 importer=importer.name,
-                ignored_columns=staged.extra_columns,
             ):
                 raise RuntimeError(
                     f"File #{row.pk} left IMPORTING while its lock was held."
@@ -658,46 +653,10 @@ def _file_run(row: InboxFile, progress_sink: ProgressSink | None) -> dict:
     _notify_publish(row.pk)
     summary = file_summary(row, seconds=time.monotonic() - started)
     summary["duplicates_in_file"] = staged.total - staged.rejected - imported - updated
+    if staged.extra_columns:
+        summary["ignored_columns"] = staged.extra_columns
     logger.info("Imported file #%s: %s", row.pk, summary)
     return summary
-
-
-def _rejections_record(file_id: int, staged: StageResult) -> None:
-    """Replace the file's recorded row errors and counts with *staged*'s."""
-    RowRejection.objects.filter(file_id=file_id).delete()
-    RowRejection.objects.bulk_create(
-        (
-            RowRejection(
-                file_id=file_id,
-                line=error.line,
-                column=error.column[:64],
-                message=error.message[:500],
-                raw=_raw_cap(error.raw),
-            )
-            for error in staged.errors
-        ),
-        batch_size=1000,
-    )
-    InboxFile.objects.filter(pk=file_id).update(
-        rows_total=staged.total,
-        rows_rejected=staged.rejected,
-        encoding=staged.encoding,
-        delimiter=staged.delimiter,
-        ignored_columns=staged.extra_columns,
-    )
-
-
-def _raw_cap(fields: list[str]) -> list[str]:
-    """Return a rejected row's fields cut to a size the ledger can hold."""
-    return [
-        f[:RAW_MAX_CHARS] + "…" if len(f) > RAW_MAX_CHARS else f
-        for f in fields[:RAW_MAX_FIELDS]
-    ]
-
-
-def _error_text(error: RejectedRow) -> str:
-    column = f" ({error.column})" if error.column else ""
-    return f"line {error.line}{column}: {error.message}"
 
 
 def _content_done(digest: str, exclude_id: int) -> InboxFile | None:
@@ -781,19 +740,10 @@ def _file_settle(row: InboxFile) -> None:
     if row.state == State.FAILED and row.stored_path:
         reason = storage.reason_path(destination)
         if not reason.exists():
-            storage.write_text_atomic(reason, file_failure_paragraph(row) + "\n")
-
-
-def file_failure_paragraph(row: InboxFile) -> str:
-    """Return one paragraph telling people why a file failed and what to do."""
-    error = " ".join(row.error.split()) or "No reason was recorded."
-    if not error.endswith((".", "!", "?")):
-        error += "."
-    return (
-        f"{row.name} (ledger #{row.pk}) was not imported: {error} Nothing from "
-        "this file was written to the catalogue. Fix it and drop it into the "
-        "inbox again, or re-import it from the admin once fixed in place."
-    )
+            storage.write_text_atomic(
+                reason,
+                f"{row.name} (ledger #{row.pk}) was not imported.\n\n{row.error}\n",
+            )
 
 
 def file_summary(row: InboxFile, *, seconds: float | None = None) -> dict:
@@ -810,5 +760,4 @@ def file_summary(row: InboxFile, *, seconds: float | None = None) -> dict:
         "total": row.rows_total,
         "seconds": round(seconds, 3),
         **({"error": row.error} if row.error else {}),
-        **({"ignored_columns": row.ignored_columns} if row.ignored_columns else {}),
     }
