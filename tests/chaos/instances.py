@@ -47,16 +47,17 @@ def _wait_port(port: int, *, up: bool, timeout: float = START_TIMEOUT) -> None:
 
 
 def _pg_bindir() -> Path:
-    found = shutil.which("pg_ctl")
+    # Debian keeps the server tools out of PATH, per major version.
+    versions = sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"))
+    if versions:
+        return versions[-1].parent
+    found = shutil.which("initdb")
     if found:
         return Path(found).parent
-    versions = sorted(Path("/usr/lib/postgresql").glob("*/bin/pg_ctl"))
-    if not versions:
-        raise ServiceUnavailable(
-            "PostgreSQL server binaries (initdb, pg_ctl) are not installed: "
-            "apt-get install postgresql"
-        )
-    return versions[-1].parent
+    raise ServiceUnavailable(
+        "PostgreSQL server binaries (initdb, pg_ctl) are not installed: "
+        "apt-get install postgresql"
+    )
 
 
 def _as_server_user(command: list[str]) -> list[str]:
@@ -127,7 +128,10 @@ class PrivatePostgres:
         _wait_port(self.port, up=False)
 
     def create_database(self, name: str) -> None:
-        self._run("createdb", "-h", "127.0.0.1", "-p", str(self.port), name)
+        import psycopg
+
+        with psycopg.connect(self.url(), autocommit=True) as admin:
+            admin.execute(f'CREATE DATABASE "{name}"')
 
     def destroy(self) -> None:
         with contextlib.suppress(Exception):

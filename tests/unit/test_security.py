@@ -1,0 +1,201 @@
+"""Hostile input: links out of the inbox, inboxes out of bounds, leaks, rights."""
+
+import hashlib
+import logging
+import os
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+from django.contrib import admin
+from django.contrib.auth.models import Permission, User
+from django.core import mail
+from django.core.exceptions import ImproperlyConfigured
+from django.urls import reverse
+
+from ingest import services
+from ingest.models import Author, Book, InboxFile
+from ingest.tasks import scan_inbox
+from tests.chaos.instances import free_port
+from tests.factories import books_csv, drop
+
+pytestmark = pytest.mark.django_db(transaction=True, databases="__all__")
+
+State = InboxFile.State
+PASSWD = Path("/etc/passwd")
+
+
+def _fingerprint(path: Path) -> tuple[str, float]:
+    return hashlib.sha256(path.read_bytes()).hexdigest(), path.stat().st_mtime
+
+
+def _ledger_text(row: InboxFile) -> str:
+    return " ".join(
+        str(value)
+        for value in InboxFile.objects.filter(pk=row.pk).values().get().values()
+    )
+
+
+@pytest.fixture
+def evil_link(ingest_dirs) -> Path:
+    """A CSV-looking symlink in the inbox pointing at /etc/passwd."""
+    link = Path(ingest_dirs["INGEST_INBOX_DIR"]) / "evil.csv"
+    os.symlink(PASSWD, link)
+    return link
+
+
+def test_a_symlink_to_etc_passwd_is_refused_through_the_scan_task(evil_link, eager):
+    """The scheduled task path records the link, moves it aside and never reads it."""
+    before = _fingerprint(PASSWD)
+    result = scan_inbox.delay()
+    assert result.get()["refused"] == 1
+    row = InboxFile.objects.get()
+    assert row.state == State.FAILED and "symbolic link" in row.error
+    assert row.sha256 == "" and row.rows_total == 0
+    assert os.path.islink(row.stored_path)
+    assert os.readlink(row.stored_path) == str(PASSWD)
+    assert _fingerprint(PASSWD) == before
+    assert Book.objects.count() == 0
+    assert "root:" not in _ledger_text(row)
+    (message,) = mail.outbox
+    assert "root:" not in message.subject + message.body
+
+
+def test_reimporting_a_refused_symlink_does_not_read_its_target(evil_link, eager):
+    """An admin's "re-import" of the refused link fails again without opening it."""
+    services.inbox_scan()
+    row = InboxFile.objects.get()
+    mail.outbox.clear()
+    assert services.files_requeue(files=[row]) == 1
+    row.refresh_from_db()
+    assert row.state == State.FAILED
+    assert "symbolic link" in row.error
+    assert row.sha256 == ""
+    assert "root:" not in _ledger_text(row)
+    assert os.path.islink(row.stored_path)
+    assert Book.objects.count() == Author.objects.count() == 0
+    assert all("root:" not in m.subject + m.body for m in mail.outbox)
+
+
+def test_a_symlinked_processing_folder_is_refused(ingest_dirs, tmp_path, published):
+    """A `.processing` link planted in the inbox would move files out of it."""
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    inbox = Path(ingest_dirs["INGEST_INBOX_DIR"])
+    os.symlink(outside, inbox / ".processing")
+    path = drop("books.csv", books_csv(("A", "B", 2000)))
+    with pytest.raises(ImproperlyConfigured, match="symbolic link"):
+        services.inbox_scan()
+    assert path.exists()
+    assert list(outside.iterdir()) == []
+    assert InboxFile.objects.count() == 0
+
+
+@pytest.mark.parametrize(
+    "escape",
+    ["/etc", "{inbox}/../../..", "{root}/link-to-etc"],
+    ids=["absolute", "dot-dot", "symlink-in-allowed-root"],
+)
+def test_a_scheduled_scan_outside_the_allowed_roots_fails_clearly_once(
+    escape, ingest_dirs, tmp_path, settings, monkeypatch
+):
+    """A PeriodicTask's `inbox` kwarg out of bounds: one recorded failure, no retry."""
+    root = tmp_path / "partners"
+    root.mkdir()
+    os.symlink("/etc", root / "link-to-etc")
+    settings.INGEST_ALLOWED_ROOTS = [str(root)]
+    inbox = escape.format(inbox=ingest_dirs["INGEST_INBOX_DIR"], root=root)
+    before = sorted(os.listdir("/etc"))
+    retries = []
+    monkeypatch.setattr(scan_inbox, "retry", lambda *a, **kw: retries.append(kw))
+    # What beat sends for PeriodicTask(kwargs='{"inbox": ...}').
+    result = scan_inbox.apply(kwargs={"inbox": inbox})
+    assert result.state == "FAILURE"
+    assert isinstance(result.result, ImproperlyConfigured)
+    assert "outside INGEST_ALLOWED_ROOTS" in str(result.result)
+    assert repr(inbox) in str(result.result)
+    assert retries == []
+    assert sorted(os.listdir("/etc")) == before
+    assert InboxFile.objects.count() == 0
+
+
+def _permission_user(client, *codenames: str) -> User:
+    user = User.objects.create_user("clerk", password="pw-123456", is_staff=True)
+    user.user_permissions.set(
+        Permission.objects.filter(
+            content_type__app_label="ingest", codename__in=codenames
+        )
+    )
+    client.force_login(user)
+    return user
+
+
+@pytest.mark.parametrize("model", [Author, Book, InboxFile], ids=lambda m: m.__name__)
+def test_every_admin_action_needs_more_than_the_view_permission(
+    model, client, published
+):
+    """Each admin action (delete included) changes nothing for a view-only user."""
+    author = Author.objects.create(name="A")
+    Book.objects.create(title="T", author=author)
+    InboxFile.objects.create(
+        name="x.csv", inbox="/in", inbox_path="/in/x.csv", state=State.FAILED
+    )
+    modeladmin = admin.site._registry[model]
+    opts = model._meta
+    _permission_user(client, f"view_{opts.model_name}")
+    url = reverse(f"admin:{opts.app_label}_{opts.model_name}_changelist")
+    actions = {name for _func, name, _desc in modeladmin._get_base_actions()}
+    assert actions, f"{model.__name__} has no admin actions to check"
+    before = list(model.objects.values())
+    for action in sorted(actions):
+        pks = list(model.objects.values_list("pk", flat=True))
+        response = client.post(
+            url, {"action": action, "_selected_action": pks, "post": "yes"}
+        )
+        assert response.status_code in (200, 302, 403), action
+        assert list(model.objects.values()) == before, action
+    assert [c for c in published if c["task"] == "ingest.tasks.import_file"] == []
+
+
+SECRET_KEY = "sk-test-7f3a9c-never-print-me"
+MAIL_PASSWORD = "mail-pw-91b2-never-print-me"
+GOOD_ROW = ("Private Title 4711", "Private Author 4711", 1999)
+
+
+def _secrets() -> list[str]:
+    found = [SECRET_KEY, MAIL_PASSWORD]
+    for alias in settings.DATABASES.values():
+        if alias.get("PASSWORD"):
+            found.append(alias["PASSWORD"])
+    return found
+
+
+def test_logs_and_emails_carry_no_secrets_or_imported_row_values(
+    settings, eager, caplog
+):
+    """The summary is all that leaves: no secret, no value of a good row."""
+    settings.SECRET_KEY = SECRET_KEY
+    settings.EMAIL_HOST_PASSWORD = MAIL_PASSWORD
+    with caplog.at_level(logging.DEBUG):
+        good = [(f"Book {i}", "Someone", 2000) for i in range(20)]
+        drop("books.csv", books_csv(GOOD_ROW, *good, ("", "Nobody", 2000)))
+        services.inbox_scan()
+        # The same with the mail server down: the error is recorded, not the secret.
+        settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+        settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", free_port()
+        settings.EMAIL_HOST_USER = "ingest"
+        drop("books-2.csv", books_csv(("Other", "Writer", 2001)))
+        services.inbox_scan()
+    rows = list(InboxFile.objects.order_by("pk"))
+    assert [r.state for r in rows] == [State.DONE, State.DONE]
+    assert rows[1].notify_state == InboxFile.Notify.FAILED and rows[1].notify_error
+    outputs = [caplog.text]
+    outputs += [_ledger_text(r) for r in rows]
+    for message in mail.outbox:
+        outputs.append(message.subject + message.body)
+        outputs += [str(content) for _name, content, _type in message.attachments]
+    everything = "\n".join(outputs)
+    for secret in _secrets():
+        assert secret not in everything
+    for value in GOOD_ROW[:2]:  # The year is too short to be told from a timing.
+        assert value not in everything
