@@ -36,7 +36,9 @@ from django.utils import timezone
 
 from . import conf, locks, scanner, storage
 from .importers import FileRejected, importer_for
-from .importers.pipeline import rows_stage
+from .importers.base import rejected_share_check
+from .importers.pipeline import RejectedRow, StageResult, rows_stage
+from .importers.registry import importer_names
 from .importers.staging import Staging
 from .models import InboxFile, RowRejection
 from .progress import ProgressReporter, ProgressSink
@@ -49,21 +51,30 @@ FINAL = InboxFile.FINAL_STATES
 NOTIFY_GRACE = 60
 #: Seconds before retrying a file whose identical twin is importing right now.
 TWIN_RETRY_COUNTDOWN = 30
-#: First rejected rows kept per file; the count stays exact beyond it.
-MAX_ROW_ERRORS = 10_000
+#: Errors quoted in a rejected file's reason (the rest are in the ledger).
+REASON_ERRORS = 3
+#: A rejected row keeps at most this many fields of this many characters.
+RAW_MAX_FIELDS, RAW_MAX_CHARS = 50, 1000
 
 
 # --- Scan -----------------------------------------------------------------
 
 
-def inbox_scan(*, inbox: str | None = None) -> dict:
+def inbox_scan(*, inbox: str | None = None, importer: str | None = None) -> dict:
     """Register new stable files in *inbox*, queue them, and repair the ledger.
 
-    Side effects: ledger rows created/updated, files moved into the inbox's
-    processing folder, import and notify messages published. Safe to run
-    concurrently with itself and with imports.
+    *importer* (a scheduled scan's kwarg) names the dataset of every file
+    in the inbox; without it each file's name prefix decides. Side effects:
+    ledger rows created/updated, files moved into the inbox's processing
+    folder, import and notify messages published. Safe to run concurrently
+    with itself and with imports.
     """
     root = conf.resolve_inbox(inbox)
+    if importer and importer not in importer_names():
+        raise ImproperlyConfigured(
+            f"Unknown importer {importer!r} in the scan's kwargs; known: "
+            f"{', '.join(importer_names())}."
+        )
     processing = storage.processing_dir(root)
     if processing.is_symlink():
         # Files moved through it would leave the inbox for wherever it points.
@@ -76,7 +87,7 @@ def inbox_scan(*, inbox: str | None = None) -> dict:
     for found in scanner.inbox_list(root):
         seen.add(str(found.path))
         try:
-            summary[_found_register(found=found, inbox=root)] += 1
+            summary[_found_register(found=found, inbox=root, importer=importer)] += 1
         except Exception:
             # One odd file must not stop the scan of the others.
             logger.exception("Could not register %s", found.path)
@@ -85,7 +96,9 @@ def inbox_scan(*, inbox: str | None = None) -> dict:
     return {"inbox": str(root), "seen": len(seen), **summary}
 
 
-def _found_register(*, found: scanner.FoundFile, inbox: Path) -> str:
+def _found_register(
+    *, found: scanner.FoundFile, inbox: Path, importer: str | None = None
+) -> str:
     if found.refused:
         return _found_refuse(found=found, inbox=inbox)
     try:
@@ -97,7 +110,7 @@ def _found_register(*, found: scanner.FoundFile, inbox: Path) -> str:
                 "inbox": str(inbox),
                 "size": found.size,
                 "mtime": found.mtime,
-                "importer": _importer_name(found.name),
+                "importer": importer or _importer_name(found.name),
             },
         )
     except IntegrityError:
@@ -588,7 +601,13 @@ def _file_locate(row: InboxFile) -> Path:
 def _file_run(row: InboxFile, progress_sink: ProgressSink | None) -> dict:
     path = _file_locate(row)
     started = time.monotonic()
-    digest, size = storage.sha256_file(path), path.stat().st_size
+    size = path.stat().st_size
+    if size > conf.max_file_size():
+        raise FileRejected(
+            f"The file is {size:,} bytes, more than the {conf.max_file_size():,} "
+            "allowed (INGEST_MAX_FILE_SIZE); split it into smaller files."
+        )
+    digest = storage.sha256_file(path)
     original = _content_done(digest, row.pk)
     if original is not None:
         return _file_duplicate(row, original, digest, size)
@@ -611,25 +630,24 @@ def _file_run(row: InboxFile, progress_sink: ProgressSink | None) -> dict:
                 path=path,
                 write=write,
                 progress=reporter,
-                max_errors=MAX_ROW_ERRORS,
+                max_errors=conf.max_row_errors(),
             )
+        try:
+            rejected_share_check(
+                total=staged.total,
+                rejected=staged.rejected,
+                max_rate=conf.max_reject_rate(),
+                first_errors=[_error_text(e) for e in staged.errors[:REASON_ERRORS]],
+            )
+        except FileRejected:
+            # Nothing is imported, but people need the bad rows to fix them.
+            with transaction.atomic():
+                _rejections_record(row.pk, staged)
+            raise
         with transaction.atomic():
             with connection.cursor() as cursor:
                 imported, updated = importer.apply(cursor, staging.table)
-            RowRejection.objects.filter(file_id=row.pk).delete()
-            RowRejection.objects.bulk_create(
-                (
-                    RowRejection(
-                        file_id=row.pk,
-                        line=error.line,
-                        column=error.column,
-                        message=error.message[:500],
-                        raw=error.raw,
-                    )
-                    for error in staged.errors
-                ),
-                batch_size=1000,
-            )
+            _rejections_record(row.pk, staged)
             finished = timezone.now()
             destination = storage.archive_path(
                 file_id=row.pk, name=row.name, when=finished
@@ -644,6 +662,7 @@ def _file_run(row: InboxFile, progress_sink: ProgressSink | None) -> dict:
                 stored_path=str(destination),
                 error="",
                 importer=importer.name,
+                ignored_columns=staged.extra_columns,
             ):
                 raise RuntimeError(
                     f"File #{row.pk} left IMPORTING while its lock was held."
@@ -653,10 +672,46 @@ def _file_run(row: InboxFile, progress_sink: ProgressSink | None) -> dict:
     _notify_publish(row.pk)
     summary = file_summary(row, seconds=time.monotonic() - started)
     summary["duplicates_in_file"] = staged.total - staged.rejected - imported - updated
-    if staged.extra_columns:
-        summary["ignored_columns"] = staged.extra_columns
     logger.info("Imported file #%s: %s", row.pk, summary)
     return summary
+
+
+def _rejections_record(file_id: int, staged: StageResult) -> None:
+    """Replace the file's recorded row errors and counts with *staged*'s."""
+    RowRejection.objects.filter(file_id=file_id).delete()
+    RowRejection.objects.bulk_create(
+        (
+            RowRejection(
+                file_id=file_id,
+                line=error.line,
+                column=error.column[:64],
+                message=error.message[:500],
+                raw=_raw_cap(error.raw),
+            )
+            for error in staged.errors
+        ),
+        batch_size=1000,
+    )
+    InboxFile.objects.filter(pk=file_id).update(
+        rows_total=staged.total,
+        rows_rejected=staged.rejected,
+        encoding=staged.encoding,
+        delimiter=staged.delimiter,
+        ignored_columns=staged.extra_columns,
+    )
+
+
+def _raw_cap(fields: list[str]) -> list[str]:
+    """Return a rejected row's fields cut to a size the ledger can hold."""
+    return [
+        f[:RAW_MAX_CHARS] + "…" if len(f) > RAW_MAX_CHARS else f
+        for f in fields[:RAW_MAX_FIELDS]
+    ]
+
+
+def _error_text(error: RejectedRow) -> str:
+    column = f" ({error.column})" if error.column else ""
+    return f"line {error.line}{column}: {error.message}"
 
 
 def _content_done(digest: str, exclude_id: int) -> InboxFile | None:
@@ -740,10 +795,19 @@ def _file_settle(row: InboxFile) -> None:
     if row.state == State.FAILED and row.stored_path:
         reason = storage.reason_path(destination)
         if not reason.exists():
-            storage.write_text_atomic(
-                reason,
-                f"{row.name} (ledger #{row.pk}) was not imported.\n\n{row.error}\n",
-            )
+            storage.write_text_atomic(reason, file_failure_paragraph(row) + "\n")
+
+
+def file_failure_paragraph(row: InboxFile) -> str:
+    """Return one paragraph telling people why a file failed and what to do."""
+    error = " ".join(row.error.split()) or "No reason was recorded."
+    if not error.endswith((".", "!", "?")):
+        error += "."
+    return (
+        f"{row.name} (ledger #{row.pk}) was not imported: {error} Nothing from "
+        "this file was written to the catalogue. Fix it and drop it into the "
+        "inbox again, or re-import it from the admin once fixed in place."
+    )
 
 
 def file_summary(row: InboxFile, *, seconds: float | None = None) -> dict:
@@ -760,4 +824,5 @@ def file_summary(row: InboxFile, *, seconds: float | None = None) -> dict:
         "total": row.rows_total,
         "seconds": round(seconds, 3),
         **({"error": row.error} if row.error else {}),
+        **({"ignored_columns": row.ignored_columns} if row.ignored_columns else {}),
     }
