@@ -1,0 +1,161 @@
+"""Bad input, generated: whatever bytes arrive, the outcome is a recorded result.
+
+Hypothesis feeds random bytes and random CSV-ish text to the reader, the
+validation pipeline and the whole import. The only exception allowed out of
+the reader and the pipeline is :class:`FileRejected` (a file-level verdict
+with a reason for people); the import itself never raises, and every file
+ends in a final ledger state with its reason and its file where the ledger
+says.
+"""
+
+import datetime
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, event, given, settings
+from hypothesis import strategies as st
+
+from ingest import services
+from ingest.importers import FileRejected, importer_for
+from ingest.importers.pipeline import rows_stage
+from ingest.importers.reader import csv_open
+from ingest.models import Author, Book, InboxFile
+from ingest.tasks import import_file
+from tests.services import IS_CI
+
+State = InboxFile.State
+
+#: CI replays the same examples every run; locally each run explores anew.
+FUZZ = settings(
+    deadline=None,
+    database=None,
+    derandomize=IS_CI,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+
+HEADERS = ["title,author,year", "title;author;year", "назва,автор,рік", "", "a,b"]
+FIELD = st.text(
+    alphabet=st.sampled_from(list("abcXYZ 019-\"'\t;,.\\\r\n\x00é€ї𝄞")), max_size=12
+)
+DELIMITER = st.sampled_from([",", ";", "\t", "|"])
+WORD = st.text(
+    alphabet=st.sampled_from(list("abcXYZ 019-.éїЖ€𝄞")), min_size=1, max_size=10
+)
+#: A row the books importer should accept (mostly: " " alone is still empty).
+GOOD_ROW = st.tuples(WORD, WORD, st.integers(1, 2026).map(str)).map(list)
+
+
+@st.composite
+def csvish_text(draw) -> str:
+    """Text shaped like a CSV: a plausible header, rows of odd fields."""
+    delimiter = draw(DELIMITER)
+    header = draw(st.sampled_from(HEADERS)).replace(",", delimiter)
+    rows = draw(
+        st.lists(
+            st.one_of(GOOD_ROW, st.lists(FIELD, min_size=0, max_size=5)),
+            min_size=0,
+            max_size=12,
+        )
+    )
+    ending = draw(st.sampled_from(["\n", "\r\n", "\r"]))
+    body = ending.join(delimiter.join(fields) for fields in rows)
+    return header + ending + body + draw(st.sampled_from(["", ending]))
+
+
+CONTENT = st.one_of(
+    st.binary(max_size=600),
+    csvish_text().map(lambda text: text.encode("utf-8")),
+    csvish_text().map(lambda text: text.encode("cp1251", errors="replace")),
+    csvish_text().map(lambda text: text.encode("utf-16")),
+    csvish_text().map(lambda text: b"\xef\xbb\xbf" + text.encode("utf-8")),
+)
+
+
+def _write(folder: Path, content: bytes, name: str = "books-fuzz.csv") -> Path:
+    path = folder / name
+    path.write_bytes(content)
+    return path
+
+
+@settings(parent=FUZZ, max_examples=300)
+@given(content=CONTENT)
+def test_the_reader_yields_rows_or_rejects_the_file(tmp_path, content):
+    """csv_open and its rows raise nothing but FileRejected, with a reason."""
+    path = _write(tmp_path, content)
+    try:
+        with csv_open(path) as source:
+            assert isinstance(source.header, list)
+            lines = [line for line, _fields in source.rows]
+    except FileRejected as exc:
+        assert str(exc).strip()
+        event("file rejected")
+        return
+    event("read")
+    assert lines == sorted(lines)
+    assert all(isinstance(line, int) and line >= 2 for line in lines)
+
+
+@settings(parent=FUZZ, max_examples=300)
+@given(content=CONTENT)
+def test_the_pipeline_stages_only_valid_rows_and_counts_every_row(tmp_path, content):
+    """Staged rows are clean, rejected rows explained, and the counts add up."""
+    path = _write(tmp_path, content)
+    importer = importer_for(name="books")
+    staged: list[tuple] = []
+
+    def write(batch) -> None:
+        staged.extend(batch)
+
+    try:
+        result = rows_stage(
+            importer=importer,
+            path=path,
+            write=write,
+            progress=lambda *args, **kwargs: None,
+            max_errors=1000,
+        )
+    except FileRejected as exc:
+        assert str(exc).strip()
+        event("file rejected")
+        return
+    event("staged some rows" if staged else "staged no rows")
+    assert result.total == len(staged) + result.rejected
+    assert len(result.errors) == result.rejected
+    assert all(error.message for error in result.errors)
+    max_year = datetime.date.today().year + 1
+    for line, title, author, year in staged:
+        assert isinstance(line, int) and line >= 2
+        assert title == title.strip() and 0 < len(title) <= Book.TITLE_MAX_LENGTH
+        assert author == author.strip() and 0 < len(author) <= 255
+        assert "\x00" not in title + author
+        assert isinstance(year, int) and 1 <= year <= max_year
+
+
+@pytest.mark.django_db(transaction=True, databases="__all__")
+@settings(parent=FUZZ, max_examples=30)
+@given(content=CONTENT)
+def test_any_file_ends_in_a_final_recorded_state(tmp_path, ingest_dirs, eager, content):
+    """The whole import (task, ledger, folders, email) survives any content."""
+    InboxFile.objects.all().delete()
+    Book.objects.all().delete()
+    Author.objects.all().delete()
+    row = services.file_register_path(path=_write(tmp_path, content))
+    result = import_file.apply(args=(row.pk,), task_id=row.task_id)
+    assert result.successful(), result.traceback
+    row.refresh_from_db()
+    event(f"file {row.state}")
+    assert row.state in (State.DONE, State.FAILED), row.error
+    assert result.result["status"] == row.state
+    assert not row.processing_path.exists()
+    stored = Path(row.stored_path)
+    assert stored.is_file()
+    if row.state == State.FAILED:
+        assert row.error.strip()
+        assert "/failed/" in row.stored_path
+        assert stored.with_name(stored.name + ".error.txt").is_file()
+        assert Book.objects.count() == 0
+    else:
+        assert "/archive/" in row.stored_path
+        assert row.rows_total >= row.rows_imported + row.rows_updated
+        assert Book.objects.count() == row.rows_imported
+    assert row.notify_state in (InboxFile.Notify.SENT, InboxFile.Notify.FAILED)
