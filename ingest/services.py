@@ -622,6 +622,8 @@ def _file_run(row: InboxFile, progress_sink: ProgressSink | None) -> dict:
         return _file_defer(row)
 
     importer = importer_for(name=row.importer, filename=row.name)
+    # An inbox's declared encoding beats the importer's (e.g. a 1C drop folder).
+    importer.encoding = conf.inbox_encoding(row.inbox) or importer.encoding
     reporter = ProgressReporter(progress_sink, conf.progress_interval())
     with Staging(importer) as staging:
         with staging.writer() as write:

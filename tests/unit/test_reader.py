@@ -6,9 +6,12 @@ from pathlib import Path
 import charset_normalizer
 import pytest
 
+from ingest import services
 from ingest.importers import reader
 from ingest.importers.base import FileRejected
 from ingest.importers.reader import csv_open, delimiter_detect
+from ingest.models import Book, InboxFile
+from tests.factories import drop
 
 ROWS = [["Кобзар", "Тарас Шевченко", "1840"], ["Лісова пісня", "Леся Українка", "1911"]]
 
@@ -180,3 +183,13 @@ def test_a_field_beyond_the_size_limit_is_refused(tmp_path):
     data = b'title,author,year\n"' + huge + b'",B,2000\n'
     with pytest.raises(FileRejected, match="longer than 1048576 characters"):
         read(write(tmp_path, data))
+
+
+@pytest.mark.django_db(transaction=True, databases="__all__")
+def test_an_inbox_declared_encoding_is_used_for_its_files(eager, settings):
+    settings.INGEST_INBOX_ENCODINGS = [f"{settings.INGEST_INBOX_DIR}=cp1251"]
+    drop("books.csv", text([["Les Misérables", "Hugo", "1862"]]).encode("latin-1"))
+    services.inbox_scan()
+    assert InboxFile.objects.get().encoding == "cp1251"
+    # The operator said cp1251, so 0xE9 is "й", not the detector's "é".
+    assert Book.objects.get().title == "Les Misйrables"
