@@ -18,6 +18,7 @@ from tests.chaos.instances import (
     ServiceUnavailable,
     unavailable,
 )
+from tests.chaos.processes import Fleet
 
 #: Seconds a QUEUED file waits before its doorbell is rung again in chaos runs.
 REDISPATCH_AFTER = 5
@@ -114,3 +115,38 @@ def private_redis() -> Iterator[PrivateRedis]:
         yield server
     finally:
         server.destroy()
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item, call):
+    report = yield
+    setattr(item, f"chaos_report_{report.when}", report)
+    return report
+
+
+@pytest.fixture
+def fleet(request, tmp_path) -> Iterator[Fleet]:
+    """Start worker/beat processes for a scenario; stop them all at teardown.
+
+    On failure their logs are printed: they are the only witnesses.
+    """
+    processes = Fleet(tmp_path)
+    try:
+        yield processes
+    finally:
+        processes.stop_all()
+        report = getattr(request.node, "chaos_report_call", None)
+        if report is not None and report.failed:
+            print(processes.logs())
+
+
+@pytest.fixture
+def broker_flush(settings) -> None:
+    """Empty this run's broker database: earlier runs may have left messages."""
+    import redis
+
+    client = redis.Redis.from_url(settings.CELERY_BROKER_URL)
+    try:
+        client.flushdb()
+    finally:
+        client.close()
