@@ -1,24 +1,74 @@
 """Stream validated rows into a temporary staging table.
 
-PostgreSQL gets ``COPY … FROM STDIN``; other databases get batched
-``executemany``. Either way memory holds one batch at most, and the
-importer's set-based :meth:`~ingest.importers.base.Importer.apply` reads the
-staged rows back with SQL.
+Two writers behind one interface, both fed batches by the one validation
+pipeline: PostgreSQL gets ``COPY … FROM STDIN`` (text format, built here in
+large chunks), other databases get ``executemany``. Either way memory holds
+one batch at most, and the importer's set-based
+:meth:`~ingest.importers.base.Importer.apply` reads the staged rows back
+with SQL.
 """
 
 import contextlib
 from collections.abc import Callable, Iterator
+from typing import Literal
 
 from django.db import connection
 
 from .base import Importer
 
-#: Rows per ``executemany`` on databases without COPY.
-BATCH_SIZE = 5000
+Method = Literal["copy", "batch"]
+WriteFn = Callable[[list[tuple]], None]
+
+#: COPY text format escapes: these four would otherwise end a field or row.
+COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+#: COPY text format's NULL.
+COPY_NULL = "\\N"
+
+
+def copy_line(row: tuple) -> str:
+    """Return one row as a line of COPY text format, escaping every field."""
+    return (
+        "\t".join(
+            [
+                COPY_NULL
+                if value is None
+                else value.translate(COPY_ESCAPES)
+                if isinstance(value, str)
+                else str(value)
+                for value in row
+            ]
+        )
+        + "\n"
+    )
+
+
+def copy_text(rows: list[tuple], width: int) -> str:
+    """Return *rows* (each *width* values) as COPY text format.
+
+    The fast path formats the whole batch with one ``%`` template a row and
+    then proves it needed no escaping: no backslash or CR anywhere, exactly
+    one tab between fields and one newline a row (so no field held either),
+    and no ``None`` (a NULL would have printed as that word). A batch that
+    fails the proof is formatted again field by field with escaping.
+    """
+    template = "\t".join(["%s"] * width) + "\n"
+    text = "".join([template % row for row in rows])
+    if (
+        "\\" in text
+        or "\r" in text
+        or "None" in text
+        or text.count("\n") != len(rows)
+        or text.count("\t") != (width - 1) * len(rows)
+    ):
+        text = "".join([copy_line(row) for row in rows])
+    return text
 
 
 class Staging:
     """A connection-local temporary table, created on enter, dropped on exit."""
+
+    #: Writer used when :meth:`writer` is not told; None picks by database.
+    method: Method | None = None
 
     def __init__(self, importer: Importer, table: str = "ingest_stage") -> None:
         self.importer = importer
@@ -39,42 +89,62 @@ class Staging:
             cursor.execute(f"DROP TABLE IF EXISTS {self.table}")
 
     @contextlib.contextmanager
-    def writer(self) -> Iterator[Callable[[tuple], None]]:
-        """Yield a function that stages one row tuple (line first)."""
-        if connection.vendor == "postgresql":
+    def writer(self, method: Method | None = None) -> Iterator[WriteFn]:
+        """Yield a function that stages a batch of row tuples (line first).
+
+        *method* defaults to ``copy`` on PostgreSQL and ``batch`` elsewhere;
+        tests force ``batch`` on PostgreSQL to hold both writers to the same
+        behaviour.
+        """
+        method = method or self.method
+        if method is None:
+            method = "copy" if connection.vendor == "postgresql" else "batch"
+        if method == "copy":
             with self._copy_writer() as write:
                 yield write
+        else:
+            with self._batch_writer() as write:
+                yield write
+        if connection.vendor == "postgresql":
             with connection.cursor() as cursor:
                 # Temporary tables are never auto-analysed; the planner needs
                 # row counts to pick hash joins for the upsert.
                 cursor.execute(f"ANALYZE {self.table}")
-        else:
-            with self._batch_writer() as write:
-                yield write
 
     @contextlib.contextmanager
-    def _copy_writer(self) -> Iterator[Callable[[tuple], None]]:
-        columns = ", ".join(self.columns)
-        with connection.cursor() as cursor:
-            with cursor.cursor.copy(
-                f"COPY {self.table} ({columns}) FROM STDIN"
-            ) as copy:
-                yield copy.write_row
+    def _copy_writer(self) -> Iterator[WriteFn]:
+        columns, width = ", ".join(self.columns), len(self.columns)
+        with (
+            connection.cursor() as cursor,
+            cursor.cursor.copy(f"COPY {self.table} ({columns}) FROM STDIN") as copy,
+        ):
+
+            def write(rows: list[tuple]) -> None:
+                copy.write(copy_text(rows, width))
+
+            yield write
 
     @contextlib.contextmanager
-    def _batch_writer(self) -> Iterator[Callable[[tuple], None]]:
+    def _batch_writer(self) -> Iterator[WriteFn]:
         placeholders = ", ".join(["%s"] * len(self.columns))
         columns = ", ".join(self.columns)
         sql = f"INSERT INTO {self.table} ({columns}) VALUES ({placeholders})"
-        batch: list[tuple] = []
+        # In autocommit mode each inserted row would be a transaction of its
+        # own; one per batch is far cheaper. A plain (deferred) BEGIN on
+        # SQLite locks no other database than the temporary one we write.
+        explicit = connection.vendor == "sqlite" and connection.get_autocommit()
         with connection.cursor() as cursor:
 
-            def write(row: tuple) -> None:
-                batch.append(row)
-                if len(batch) >= BATCH_SIZE:
-                    cursor.executemany(sql, batch)
-                    batch.clear()
+            def write(rows: list[tuple]) -> None:
+                if explicit:
+                    cursor.execute("BEGIN")
+                    try:
+                        cursor.executemany(sql, rows)
+                    except BaseException:
+                        cursor.execute("ROLLBACK")
+                        raise
+                    cursor.execute("COMMIT")
+                else:
+                    cursor.executemany(sql, rows)
 
             yield write
-            if batch:
-                cursor.executemany(sql, batch)

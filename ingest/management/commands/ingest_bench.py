@@ -1,0 +1,68 @@
+"""Benchmark the import on this database and print one JSON line."""
+
+import json
+
+from django.core.management.base import BaseCommand, CommandError
+
+from ingest import bench
+
+
+class Command(BaseCommand):
+    help = (
+        "Import a generated books CSV through the real services and compare it "
+        "with plain SQL (the floor); or, with --small-files K, time K small files "
+        "through a real worker and beat. Prints one JSON line. Refuses a "
+        "non-empty catalogue unless --force; removes what it created unless --keep."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument("--rows", type=int, default=100_000)
+        parser.add_argument("--authors", type=int, default=None)
+        parser.add_argument("--seed", type=int, default=1)
+        parser.add_argument("--keep", action="store_true")
+        parser.add_argument("--force", action="store_true")
+        parser.add_argument(
+            "--small-files",
+            type=int,
+            default=0,
+            metavar="K",
+            help="Drop K files of 20 rows with a worker and beat running.",
+        )
+        parser.add_argument(
+            "--floor-runs",
+            type=int,
+            choices=(1, 2),
+            default=2,
+            help="Load the floor once (before) or twice (before and after).",
+        )
+        parser.add_argument(
+            "--scan-every",
+            type=float,
+            default=1.0,
+            help="Seconds between the benchmark's own scans (--small-files).",
+        )
+
+    def handle(self, *args, rows, authors, seed, keep, force, small_files, **opts):
+        if rows < 1 or small_files < 0:
+            raise CommandError("--rows must be positive and --small-files >= 0.")
+        try:
+            if small_files:
+                report = bench.bench_small_files(
+                    files=small_files,
+                    seed=seed,
+                    scan_every=opts["scan_every"],
+                    keep=keep,
+                    force=force,
+                )
+            else:
+                report = bench.bench_rows(
+                    rows=rows,
+                    authors=authors or max(1, rows // 20),
+                    seed=seed,
+                    keep=keep,
+                    force=force,
+                    floor_runs=opts["floor_runs"],
+                )
+        except bench.BenchRefused as exc:
+            raise CommandError(str(exc)) from exc
+        self.stdout.write(json.dumps(report, ensure_ascii=False))
