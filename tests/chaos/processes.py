@@ -20,6 +20,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import connection
+from django.utils import timezone
 
 ROOT = Path(__file__).resolve().parents[2]
 CELERY = str(Path(sys.executable).with_name("celery"))
@@ -262,3 +263,32 @@ def scan_loop(interval: float = 1.0) -> Iterator[list[dict]]:
     finally:
         stop.set()
         thread.join(60)
+
+
+def scan_schedule(*, every: int = 1, using: str = "default", kwargs: str = "{}"):
+    """Create the periodic scan beat sends every *every* seconds; return it.
+
+    A transactional test's flush removed the one the migration made.
+    """
+    import json
+
+    from django_celery_beat.models import IntervalSchedule, PeriodicTask, PeriodicTasks
+
+    interval, _ = IntervalSchedule.objects.using(using).get_or_create(
+        every=every, period=IntervalSchedule.SECONDS
+    )
+    task, _ = PeriodicTask.objects.using(using).update_or_create(
+        name="Scan inbox",
+        defaults={
+            "task": "ingest.tasks.scan_inbox",
+            "interval": interval,
+            "kwargs": kwargs,
+            "expire_seconds": 60,
+            "enabled": True,
+        },
+    )
+    PeriodicTasks.objects.using(using).update_or_create(
+        ident=1, defaults={"last_update": timezone.now()}
+    )
+    assert json.loads(task.kwargs) == json.loads(kwargs)
+    return task
