@@ -624,6 +624,8 @@ def _file_run(row: InboxFile, progress_sink: ProgressSink | None) -> dict:
     importer = importer_for(name=row.importer, filename=row.name)
     # An inbox's declared encoding beats the importer's (e.g. a 1C drop folder).
     importer.encoding = conf.inbox_encoding(row.inbox) or importer.encoding
+    # Row errors of an earlier run of this file are stale whatever happens now.
+    RowRejection.objects.filter(file_id=row.pk).delete()
     reporter = ProgressReporter(progress_sink, conf.progress_interval())
     with Staging(importer) as staging:
         with staging.writer() as write:
@@ -796,8 +798,10 @@ def _file_settle(row: InboxFile) -> None:
             pass  # Settled concurrently.
     if row.state == State.FAILED and row.stored_path:
         reason = storage.reason_path(destination)
-        if not reason.exists():
-            storage.write_text_atomic(reason, file_failure_paragraph(row) + "\n")
+        text = file_failure_paragraph(row) + "\n"
+        # Rewritten when a re-import failed for another reason than before.
+        if not reason.exists() or reason.read_text(encoding="utf-8") != text:
+            storage.write_text_atomic(reason, text)
 
 
 def file_failure_paragraph(row: InboxFile) -> str:
