@@ -1,0 +1,128 @@
+"""``ingest_bench`` measures a real import, reports one JSON line, cleans up.
+
+The command runs as a real process (it starts its own import child), on
+the test database under PostgreSQL, on a migrated SQLite file otherwise
+(the SQLite test database lives in this process's memory).
+"""
+
+import json
+import os
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+from django.db import connection
+
+from ingest.models import Author, Book, InboxFile
+
+pytestmark = pytest.mark.django_db(transaction=True, databases="__all__")
+
+MANAGE = Path(settings.BASE_DIR) / "manage.py"
+REQUIRED = {
+    "rows",
+    "seconds",
+    "rows_per_s",
+    "floor_seconds",
+    "ratio_to_floor",
+    "peak_rss_mb",
+    "database",
+    "reimport_books_unchanged",
+}
+
+
+@pytest.fixture
+def bench_env(tmp_path):
+    """Return the environment that points the command at a test database."""
+    env = {**os.environ, "INGEST_VAR_DIR": str(tmp_path / "var")}
+    if connection.vendor == "postgresql":
+        from ingest.bench import _database_url
+
+        env["DATABASE_URL"] = _database_url()
+        env["CELERY_BROKER_URL"] = settings.CELERY_BROKER_URL
+    else:
+        env["DATABASE_URL"] = f"sqlite:///{tmp_path / 'bench.sqlite3'}"
+        env.pop("CELERY_BROKER_URL", None)
+        run(env, "migrate", "--verbosity", "0")
+    return env
+
+
+def run(env: dict, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, str(MANAGE), *args],
+        env=env,
+        cwd=settings.BASE_DIR,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+
+
+def catalogue(env: dict) -> tuple[int, int, int]:
+    """Return (books, authors, ledger entries) of the command's database."""
+    if connection.vendor == "postgresql":
+        return Book.objects.count(), Author.objects.count(), InboxFile.objects.count()
+    path = env["DATABASE_URL"].removeprefix("sqlite:///")
+    with sqlite3.connect(path) as db:
+        return tuple(
+            db.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0]
+            for table in ("ingest_book", "ingest_author", "ingest_inboxfile")
+        )
+
+
+def test_the_bench_prints_one_json_line_with_the_numbers_and_cleans_up(bench_env):
+    result = run(bench_env, "ingest_bench", "--rows", "2000", "--seed", "7")
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.strip().splitlines()
+    assert len(lines) == 1
+    report = json.loads(lines[0])
+    assert REQUIRED <= set(report)
+    assert report["rows"] == 2000
+    assert report["database"] == connection.vendor
+    assert report["status"] == "done"
+    assert report["imported"] + report["duplicates_in_file"] == 2000
+    assert report["imported"] == report["books"] > 1900
+    assert report["reimport_books_unchanged"] is True
+    assert report["reimport_imported"] == 0
+    assert report["reimport_updated"] == report["imported"]
+    assert report["seconds"] > 0 and report["floor_seconds"] > 0
+    assert report["ratio_to_floor"] > 0
+    assert 10 < report["peak_rss_mb"] < 1000
+    assert catalogue(bench_env) == (0, 0, 0)
+
+
+def test_the_bench_refuses_a_catalogue_that_holds_data(bench_env):
+    if connection.vendor == "postgresql":
+        Author.objects.create(name="Somebody's real data")
+    else:
+        path = bench_env["DATABASE_URL"].removeprefix("sqlite:///")
+        with sqlite3.connect(path) as db:
+            db.execute("INSERT INTO ingest_author (name) VALUES ('Real data')")
+    result = run(bench_env, "ingest_bench", "--rows", "100")
+    assert result.returncode != 0
+    assert "not empty" in result.stderr and "--force" in result.stderr
+    assert catalogue(bench_env) == (0, 1, 0)
+
+
+def test_forced_on_a_catalogue_with_data_it_removes_only_its_own_rows(bench_env):
+    if connection.vendor == "postgresql":
+        Book.objects.create(
+            title="Kept", author=Author.objects.create(name="Real"), published_year=1
+        )
+    else:
+        path = bench_env["DATABASE_URL"].removeprefix("sqlite:///")
+        with sqlite3.connect(path) as db:
+            db.execute("INSERT INTO ingest_author (name) VALUES ('Real')")
+            db.execute(
+                "INSERT INTO ingest_book (title, author_id, published_year) "
+                "VALUES ('Kept', 1, 1)"
+            )
+    result = run(
+        bench_env, "ingest_bench", "--rows", "500", "--force", "--floor-runs", "1"
+    )
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["reimport_books_unchanged"] is True
+    assert catalogue(bench_env) == (1, 1, 0)
