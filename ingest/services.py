@@ -541,7 +541,10 @@ def file_import(
                 f"Gave up after {row.attempts - 1} attempts: every worker died on it.",
             )
         try:
-            return _file_run(row, progress_sink)
+            # The COPY writer talks to the driver directly; translate its
+            # errors too, so an outage mid-COPY retries instead of failing.
+            with connection.wrap_database_errors:
+                return _file_run(row, progress_sink)
         except FileRejected as exc:
             return _file_fail(row, str(exc))
         except (OperationalError, InterfaceError):
