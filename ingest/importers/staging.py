@@ -21,6 +21,9 @@ WriteFn = Callable[[list[tuple]], None]
 
 #: COPY text format escapes: these four would otherwise end a field or row.
 COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+#: Fewer staged rows than this need no statistics: any plan is fast, and a
+#: small file saves a statement.
+ANALYZE_MIN_ROWS = 10_000
 #: COPY text format's NULL.
 COPY_NULL = "\\N"
 
@@ -99,13 +102,20 @@ class Staging:
         method = method or self.method
         if method is None:
             method = "copy" if connection.vendor == "postgresql" else "batch"
-        if method == "copy":
-            with self._copy_writer() as write:
-                yield write
-        else:
-            with self._batch_writer() as write:
-                yield write
-        if connection.vendor == "postgresql":
+        staged = 0
+
+        def counting(write: WriteFn) -> WriteFn:
+            def counted(rows: list[tuple]) -> None:
+                nonlocal staged
+                staged += len(rows)
+                write(rows)
+
+            return counted
+
+        factory = self._copy_writer if method == "copy" else self._batch_writer
+        with factory() as write:
+            yield counting(write)
+        if connection.vendor == "postgresql" and staged >= ANALYZE_MIN_ROWS:
             with connection.cursor() as cursor:
                 # Temporary tables are never auto-analysed; the planner needs
                 # row counts to pick hash joins for the upsert.
