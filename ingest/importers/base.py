@@ -158,7 +158,8 @@ class Importer:
     #: File-name prefixes this importer claims (``books`` → ``books*.csv``).
     filename_prefixes: ClassVar[tuple[str, ...]] = ()
     #: Encoding every file of this dataset is in; None = detect per file.
-    encoding: ClassVar[str | None] = None
+    #: An instance may override it for one file (an inbox's declaration).
+    encoding: str | None = None
     #: Staging columns after ``line``: (name, SQL type); from the columns.
     staging_columns: ClassVar[tuple[tuple[str, str], ...]]
     #: The generic :meth:`apply`'s target model and its unique natural key
