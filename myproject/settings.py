@@ -177,6 +177,10 @@ CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 # How often beat re-reads the schedule from the database at the most.
 CELERY_BEAT_MAX_LOOP_INTERVAL = env_int("CELERY_BEAT_MAX_LOOP_INTERVAL", 5)
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
+# Eager runs keep their results as a worker would. Celery copies this onto
+# each task class the first time the task is bound, so changing it later
+# (as a test fixture does) would not reach tasks already in use.
+CELERY_TASK_STORE_EAGER_RESULT = True
 
 # --- inbox-ingest (read lazily through ingest.conf) -----------------------
 
