@@ -53,8 +53,6 @@ NOTIFY_GRACE = 60
 TWIN_RETRY_COUNTDOWN = 30
 #: Errors quoted in a rejected file's reason (the rest are in the ledger).
 REASON_ERRORS = 3
-#: A rejected row keeps at most this many fields of this many characters.
-RAW_MAX_FIELDS, RAW_MAX_CHARS = 50, 1000
 
 
 # --- Scan -----------------------------------------------------------------
@@ -693,7 +691,7 @@ def _rejections_record(file_id: int, staged: StageResult) -> None:
                 line=error.line,
                 column=error.column[:64],
                 message=error.message[:500],
-                raw=_raw_cap(error.raw),
+                raw=error.raw,
             )
             for error in staged.errors
         ),
@@ -706,14 +704,6 @@ def _rejections_record(file_id: int, staged: StageResult) -> None:
         delimiter=staged.delimiter,
         ignored_columns=staged.extra_columns,
     )
-
-
-def _raw_cap(fields: list[str]) -> list[str]:
-    """Return a rejected row's fields cut to a size the ledger can hold."""
-    return [
-        f[:RAW_MAX_CHARS] + "…" if len(f) > RAW_MAX_CHARS else f
-        for f in fields[:RAW_MAX_FIELDS]
-    ]
 
 
 def _error_text(error: RejectedRow) -> str:

@@ -264,6 +264,21 @@ class Importer:
         return distinct - updated, updated
 
 
+#: A rejected row keeps at most this many fields of this many characters:
+#: ten thousand rows of megabyte fields must not be held in memory.
+RAW_MAX_FIELDS, RAW_MAX_CHARS = 50, 1000
+
+
+def raw_fields_cap(fields: list[str]) -> list[str]:
+    """Return a rejected row's fields cut to a size worth keeping and showing."""
+    if len(fields) <= RAW_MAX_FIELDS and all(len(f) <= RAW_MAX_CHARS for f in fields):
+        return fields
+    return [
+        f[:RAW_MAX_CHARS] + "…" if len(f) > RAW_MAX_CHARS else f
+        for f in fields[:RAW_MAX_FIELDS]
+    ]
+
+
 def rejected_share_check(
     *, total: int, rejected: int, max_rate: float, first_errors: Sequence[str] = ()
 ) -> None:

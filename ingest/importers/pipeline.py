@@ -11,7 +11,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .base import Importer, RowError
+from .base import Importer, RowError, raw_fields_cap
 from .reader import csv_open
 
 #: Rows handed to the staging writer at a time; bounds the memory per batch.
@@ -105,7 +105,9 @@ def rows_stage(
                 continue
             rejected += 1
             if len(errors) < max_errors:
-                errors.append(RejectedRow(line, column, message, fields))
+                errors.append(
+                    RejectedRow(line, column, message, raw_fields_cap(fields))
+                )
             if not rejected % batch_rows:
                 progress(source.bytes_read, source.size, staged + rejected)
                 reported = True

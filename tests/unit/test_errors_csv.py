@@ -208,3 +208,12 @@ def test_a_reimport_never_shows_the_row_errors_of_an_earlier_run(eager):
     assert (row.rows_rejected, row.rejections.count()) == (0, 0)
     reason = Path(row.stored_path + ".error.txt").read_text(encoding="utf-8")
     assert "Missing column(s)" in reason and "2 of 10" not in reason
+
+
+@db
+def test_a_rejected_rows_raw_fields_are_kept_cut_to_size(eager, settings):
+    settings.INGEST_MAX_REJECT_RATE = 1.0
+    row = imported("books.csv", books_csv(("T" * 10_000, "A", 2000)))
+    (rejection,) = row.rejections.all()
+    assert rejection.message == "title is 10000 characters; the limit is 500"
+    assert rejection.raw == ["T" * 1000 + "…", "A", "2000"]
