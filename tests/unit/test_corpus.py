@@ -4,7 +4,6 @@ The table is ``tests/data/expected.csv`` (format in tests/data/README.md).
 Runs on both passes: SQLite + filesystem broker, PostgreSQL + Redis.
 """
 
-import csv
 import filecmp
 from pathlib import Path
 
@@ -13,17 +12,8 @@ from django.core import mail
 
 from ingest import tasks
 from ingest.models import InboxFile
-from tests.data import make_corpus
+from tests.data import CORPUS, COUNTS, DATA, case_env, corpus_cases, make_corpus
 from tests.factories import drop
-
-DATA = Path(__file__).resolve().parents[1] / "data"
-CORPUS = DATA / "corpus"
-COUNTS = ("total", "imported", "updated", "rejected")
-
-
-def corpus_cases() -> list[dict[str, str]]:
-    with (DATA / "expected.csv").open(encoding="utf-8", newline="") as handle:
-        return list(csv.DictReader(handle))
 
 
 def scan(*, importer: str = "") -> None:
@@ -53,8 +43,7 @@ def test_the_corpus_is_large_and_matches_its_generator(tmp_path):
 @pytest.mark.django_db(transaction=True, databases="__all__")
 @pytest.mark.parametrize("case", corpus_cases(), ids=lambda case: case["file"])
 def test_corpus_file_gets_its_expected_outcome(case, eager, settings):
-    for assignment in case["env"].split():
-        key, _sep, value = assignment.partition("=")
+    for key, value in case_env(case).items():
         setattr(settings, key, value)
     if case["before"]:
         assert imported(case["before"]).state == InboxFile.State.DONE
