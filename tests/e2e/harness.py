@@ -572,13 +572,16 @@ class _FormReader(HTMLParser):
                     a.get("value", "on" if kind in {"checkbox", "radio"} else ""),
                 )
             )
-        elif tag == "select" and a.get("name"):
+        elif tag == "select" and a.get("name") and "disabled" not in a:
             self._select, self._select_first, self._select_chosen = (
                 a["name"],
                 None,
-                False,
+                # A multiple select with nothing chosen submits nothing.
+                "multiple" in a,
             )
         elif tag == "option" and self._select is not None:
+            if self._option is not None:
+                self._option_close()  # </option> is optional in HTML.
             self._option = {
                 "value": a.get("value"),
                 "text": "",
@@ -593,6 +596,8 @@ class _FormReader(HTMLParser):
             self._option["text"] += data
         if self._textarea is not None and self._form is not None:
             name, value = self._form["fields"][-1]
+            if not value and data.startswith("\n"):
+                data = data[1:]  # Browsers drop the newline after <textarea>.
             self._form["fields"][-1] = (name, value + data)
 
     def handle_endtag(self, tag):
@@ -611,7 +616,9 @@ class _FormReader(HTMLParser):
 
     def _option_close(self):
         option, self._option = self._option, None
-        value = option["value"] if option["value"] is not None else option["text"]
+        value = (
+            option["value"] if option["value"] is not None else option["text"].strip()
+        )
         if self._select_first is None:
             self._select_first = value
         if option["selected"]:
