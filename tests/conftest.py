@@ -9,7 +9,10 @@ from tests.services import IS_CI, database_problem, redis_problem
 
 def pytest_collection_modifyitems(config, items):
     """Skip (or, under CI, fail) tests whose services are not running."""
-    problem = database_problem()
+    # Probed once: a probe per test made hundreds of connections, and one slow
+    # answer on a loaded machine skipped (under CI: aborted) a healthy run.
+    database = database_problem()
+    problem = database
     postgres_items = [item for item in items if item.get_closest_marker("postgres")]
     if postgres_items and not problem:
         if settings.DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
@@ -20,7 +23,7 @@ def pytest_collection_modifyitems(config, items):
         else:
             problem = redis_problem()
     for item in items:
-        reason = problem if item in postgres_items else database_problem()
+        reason = problem if item in postgres_items else database
         if not reason:
             continue
         if IS_CI:

@@ -15,7 +15,7 @@ IS_CI = os.environ.get("CI", "").lower() == "true"
 
 def _reachable(host: str, port: int) -> bool:
     try:
-        with socket.create_connection((host, port), timeout=1):
+        with socket.create_connection((host, port), timeout=5):
             return True
     except OSError:
         return False
