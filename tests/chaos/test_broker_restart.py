@@ -27,7 +27,7 @@ FILES = 50
 
 
 def test_messages_lost_in_a_redis_restart_are_redispatched_by_the_scans(
-    fleet, private_redis, chaos_settings, chaos_record
+    private_redis, fleet, chaos_settings, chaos_record
 ):
     """50 queued files, broker restarted empty: every file imported once."""
     broker = private_redis.url()
