@@ -38,8 +38,11 @@ class Command(BaseCommand):
         parser.add_argument(
             "--scan-every",
             type=float,
-            default=1.0,
-            help="Seconds between the benchmark's own scans (--small-files).",
+            default=2.0,
+            help=(
+                "Seconds between the benchmark's own scans (--small-files); "
+                "scans that overlap steal the worker from the imports."
+            ),
         )
 
     def handle(self, *args, rows, authors, seed, keep, force, small_files, **opts):
