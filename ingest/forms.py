@@ -36,7 +36,7 @@ class UploadForm(forms.Form):
 
     file = MultipleFileField(
         label="CSV files",
-        help_text="One or several .csv files (UTF-8), or drop them here.",
+        help_text="One or several .csv files, or drop them here.",
     )
 
     def clean_file(self) -> list[UploadedFile]:

@@ -5,9 +5,8 @@ Pages send anonymous visitors to the login page and refuse non-staff with
 POST only after authentication, so a script gets a JSON reason either way.
 """
 
-import csv
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from functools import wraps
 
 from django.contrib import messages
@@ -30,8 +29,9 @@ from django.utils.http import content_disposition_header
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 
-from . import selectors, services
+from . import errors_csv, selectors, services
 from .forms import StateFilterForm, UploadForm
+from .importers.reader import delimiter_name
 from .models import InboxFile
 
 #: Ledger states mapped to the Celery-like states of the seed's JSON contract.
@@ -304,6 +304,7 @@ def file_page(request: HttpRequest, file_id: int) -> HttpResponse:
         {
             "row": row,
             "progress": selectors.file_progress(row=row),
+            "delimiter_name": delimiter_name(row.delimiter) if row.delimiter else "",
             "rejections": rejections,
             "task_result": result,
             "task_result_json": _pretty_json(result.result if result else None),
@@ -335,50 +336,16 @@ def file_requeue(request: HttpRequest, file_id: int) -> HttpResponse:
     return redirect("ingest:file-page", file_id=row.pk)
 
 
-#: First characters that make a spreadsheet read a cell as a formula.
-_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-
-
-def _cell(value: object) -> str:
-    """Return *value* as text a spreadsheet will not run as a formula."""
-    text = "" if value is None else str(value)
-    return "'" + text if text.startswith(_FORMULA_STARTS) else text
-
-
-class _Echo:
-    def write(self, value: str) -> str:
-        return value
-
-
-def rejections_csv(*, row: InboxFile) -> Iterator[str]:
-    """Yield the rejected rows of *row* as CSV lines, formula-safe.
-
-    Columns: line, column, message, then the row's fields as read.
-    """
-    writer = csv.writer(_Echo())
-    yield writer.writerow(["line", "column", "message", "fields"])
-    for rejection in selectors.file_rejections(row=row).iterator(chunk_size=2000):
-        fields = rejection.raw if isinstance(rejection.raw, list) else [rejection.raw]
-        yield writer.writerow(
-            [
-                _cell(rejection.line),
-                _cell(rejection.column),
-                _cell(rejection.message),
-                *(_cell(field) for field in fields),
-            ]
-        )
-
-
 @staff_page
 @require_GET
 def file_errors(request: HttpRequest, file_id: int) -> StreamingHttpResponse:
-    """Download a file's rejected rows as CSV."""
+    """Download a file's rejected rows as a spreadsheet-safe CSV."""
     row = get_object_or_404(InboxFile, pk=file_id)
     response = StreamingHttpResponse(
-        rejections_csv(row=row), content_type="text/csv; charset=utf-8"
+        errors_csv.errors_csv_lines(selectors.file_rejections(row=row)),
+        content_type="text/csv; charset=utf-8",
     )
-    stem = row.name.rsplit(".", 1)[0] or "file"
     response["Content-Disposition"] = content_disposition_header(
-        True, f"{row.pk}-{stem}-errors.csv"
+        True, errors_csv.errors_csv_filename(row)
     )
     return response

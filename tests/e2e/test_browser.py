@@ -3,7 +3,7 @@
 A web server, a Celery worker and beat run as subprocesses on the test's
 PostgreSQL database and Redis. Chromium (Debian's ``/usr/bin/chromium``,
 driven by Playwright; never a downloaded browser) logs in through the login
-form, uploads a CSV of 500,000 rows with the keyboard, watches the progress
+form, uploads a CSV of 1,000,000 rows with the keyboard, watches the progress
 bar pass an intermediate percent and the row turn into its result without
 a reload, and downloads the errors CSV. Screenshots land in
 ``artifacts/screenshots/`` (kept by CI as artifacts).
@@ -44,13 +44,14 @@ CHROMIUM_ARGS = [
     "--no-first-run",
 ]
 #: The issue asks for ~50,000 rows, but here 50,000 import in about two
-#: seconds, mostly before the first once-a-second poll: the bar would go
-#: from "queued" to "done". Ten times as many rows keep the same code path
-#: busy long enough for the page to show the bar in between, unfaked.
-ROWS = 500_000
+#: seconds, and reading them (the part the bar measures) takes well under
+#: one: a once-a-second poll sees "queued", then "done". Twenty times as
+#: many rows keep the same code path reading for several seconds, so the
+#: page shows the bar in between on an idle machine too. Nothing is faked.
+ROWS = 1_000_000
 #: Every this-many-th row has a bad year, so the file has rejected rows.
-BAD_EVERY = 25_000
-UPLOAD_NAME = "books-500k.csv"
+BAD_EVERY = 50_000
+UPLOAD_NAME = "books-1m.csv"
 PASSWORD = "browser-test-pw-1"
 #: Generous: two cores are shared with other test runs.
 IMPORT_TIMEOUT = 300
@@ -135,6 +136,24 @@ FIRST_INTERMEDIATE_OR_FINISHED = """id => {
 }"""
 
 
+def choose_by_keyboard(page, file_input, path: Path) -> None:
+    """Focus *file_input* and open its chooser with Space (or Enter)."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    file_input.focus()
+    assert page.evaluate("document.activeElement.type") == "file"
+    for key in ("Space", "Enter", "Space"):
+        try:
+            with page.expect_file_chooser(timeout=10_000) as chooser:
+                page.keyboard.press(key)
+        except PlaywrightTimeout:
+            file_input.focus()
+            continue
+        chooser.value.set_files(str(path))
+        return
+    raise AssertionError("The file input does not open from the keyboard.")
+
+
 def cell_text(row, field: str) -> str:
     return row.locator(f'[data-field="{field}"]').inner_text()
 
@@ -187,10 +206,7 @@ def test_a_staff_member_uploads_watches_progress_and_downloads_errors(
 
             # Upload with the keyboard only: focus the labelled file input,
             # open the chooser with Space, submit with Enter.
-            page.get_by_label("CSV files", exact=True).focus()
-            with page.expect_file_chooser() as chooser:
-                page.keyboard.press("Space")
-            chooser.value.set_files(str(upload))
+            choose_by_keyboard(page, page.get_by_label("CSV files", exact=True), upload)
             page.get_by_role("button", name="Upload and import").focus()
             with page.expect_navigation():
                 page.keyboard.press("Enter")
@@ -265,10 +281,14 @@ def test_a_staff_member_uploads_watches_progress_and_downloads_errors(
             with page.expect_download() as download_info:
                 page.get_by_role("link", name="Download the errors CSV").click()
             download = download_info.value
-            lines = list(
-                csv.reader(io.StringIO(Path(download.path()).read_text("utf-8")))
-            )
-            assert lines[0] == ["line", "column", "message", "fields"]
+            stem = UPLOAD_NAME.removesuffix(".csv")
+            assert download.suggested_filename == f"{file_id}-{stem}.errors.csv"
+            text = Path(download.path()).read_text("utf-8-sig")
+            lines = list(csv.reader(io.StringIO(text)))
+            assert lines[0] == [
+                *("line", "column", "message"),
+                *("field 1", "field 2", "field 3"),
+            ]
             assert len(lines) == 1 + bad_rows
             assert lines[1][:2] == [str(BAD_EVERY + 1), "year"]
             assert lines[1][-1] == "abc"

@@ -359,7 +359,13 @@ def test_scan_now_needs_staff(client, published):
 
 
 def test_a_file_page_shows_summary_timings_task_result_and_links(staff):
-    row = finished_row("books.csv", rows_rejected=2, error="")
+    row = finished_row(
+        "books.csv",
+        rows_rejected=2,
+        encoding="cp1251",
+        delimiter=";",
+        ignored_columns=["isbn"],
+    )
     TaskResult.objects.create(
         task_id=row.task_id,
         status="SUCCESS",
@@ -369,6 +375,8 @@ def test_a_file_page_shows_summary_timings_task_result_and_links(staff):
     assert f"#{row.pk} books.csv" in text
     assert "3 / 0 / 2" in text  # imported / updated / rejected
     assert "3.500 s" in text
+    assert "cp1251, semicolon-separated" in text
+    assert "isbn" in text
     assert "SUCCESS" in text and "&quot;imported&quot;: 3" in text
     assert reverse("admin:ingest_inboxfile_change", args=[row.pk]) in text
     assert reverse("ingest:file-errors", args=[row.pk]) in text
@@ -426,18 +434,17 @@ def test_the_errors_csv_lists_rejected_rows_and_defuses_formulas(staff):
         raw=['=HYPERLINK("http://evil")', "Author", "x"],
     )
     RowRejection.objects.create(
-        file=row,
-        line=7,
-        column="title",
-        message="title is empty",
-        raw=["", "+cmd", "@SUM(1)"],
+        file=row, line=7, column="title", message="title is empty", raw=["", "+cmd"]
     )
     response = staff.get(reverse("ingest:file-errors", args=[row.pk]))
     assert response["Content-Type"] == "text/csv; charset=utf-8"
-    assert response["Content-Disposition"].startswith("attachment;")
-    assert "books-errors.csv" in response["Content-Disposition"]
-    rows = list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode())))
-    assert rows[0] == ["line", "column", "message", "fields"]
+    assert response["Content-Disposition"] == (
+        f'attachment; filename="{row.pk}-books.errors.csv"'
+    )
+    body = b"".join(response.streaming_content).decode("utf-8")
+    assert body.startswith("\ufeff")  # Excel reads UTF-8 only with a BOM.
+    rows = list(csv.reader(io.StringIO(body.removeprefix("\ufeff"))))
+    assert rows[0] == ["line", "column", "message", "field 1", "field 2", "field 3"]
     assert rows[1] == [
         "3",
         "year",
@@ -446,7 +453,14 @@ def test_the_errors_csv_lists_rejected_rows_and_defuses_formulas(staff):
         "Author",
         "x",
     ]
-    assert rows[2] == ["7", "title", "title is empty", "", "'+cmd", "'@SUM(1)"]
+    assert rows[2] == ["7", "title", "title is empty", "", "'+cmd"]
+
+
+def test_the_errors_csv_of_a_file_without_rejections_is_just_a_header(staff):
+    row = finished_row("clean.csv")
+    response = staff.get(reverse("ingest:file-errors", args=[row.pk]))
+    body = b"".join(response.streaming_content).decode("utf-8-sig")
+    assert list(csv.reader(io.StringIO(body))) == [["line", "column", "message"]]
 
 
 # --- Unknown ids ----------------------------------------------------------
