@@ -10,6 +10,8 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import pytest
+from django.conf import settings
+from django.db import connection
 
 from tests.chaos.audit import Audit
 from tests.chaos.instances import (
@@ -19,6 +21,9 @@ from tests.chaos.instances import (
     unavailable,
 )
 from tests.chaos.processes import Fleet
+from tests.e2e.harness import process_env, redis_flush
+
+_FLEET = pytest.StashKey[Fleet]()
 
 #: Seconds a QUEUED file waits before its doorbell is rung again in chaos runs.
 REDISPATCH_AFTER = 5
@@ -66,7 +71,7 @@ def chaos_table(results: list[ChaosResult]) -> list[str]:
     ]
     lines += [
         f"| {r.scenario} | {r.files} | {r.lost} | {r.duplicated} | {r.seconds:.1f} |"
-        for r in results
+        for r in sorted(results, key=lambda r: r.scenario)
     ]
     return lines
 
@@ -119,34 +124,45 @@ def private_redis() -> Iterator[PrivateRedis]:
 
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_makereport(item, call):
+    """Attach the processes' logs to a failed scenario: they are the witnesses."""
     report = yield
-    setattr(item, f"chaos_report_{report.when}", report)
+    fleet = item.stash.get(_FLEET, None)
+    if fleet is not None and report.failed:
+        for title, text in fleet.logs():
+            report.sections.append((f"log of {title}", text))
     return report
 
 
 @pytest.fixture
-def fleet(request, tmp_path) -> Iterator[Fleet]:
+def fleet(
+    request, transactional_db, ingest_dirs, chaos_settings, tmp_path
+) -> Iterator[Fleet]:
     """Start worker/beat processes for a scenario; stop them all at teardown.
 
-    On failure their logs are printed: they are the only witnesses.
+    They share the test database (or, by override, a private server), the
+    test's folders, a file mailbox, and the chaos settings.
     """
-    processes = Fleet(tmp_path)
+    for folder in ("var", "mail"):
+        (tmp_path / folder).mkdir()
+    env = process_env(
+        database=connection.settings_dict,
+        broker_url=settings.CELERY_BROKER_URL,
+        folders=ingest_dirs,
+        var_dir=tmp_path / "var",
+        mail_dir=tmp_path / "mail",
+        INGEST_MIN_FILE_AGE=str(chaos_settings.INGEST_MIN_FILE_AGE),
+        INGEST_REDISPATCH_AFTER=str(chaos_settings.INGEST_REDISPATCH_AFTER),
+        INGEST_PROGRESS_INTERVAL="0.2",
+    )
+    processes = Fleet(env, tmp_path / "logs")
+    request.node.stash[_FLEET] = processes
     try:
         yield processes
     finally:
         processes.stop_all()
-        report = getattr(request.node, "chaos_report_call", None)
-        if report is not None and report.failed:
-            print(processes.logs())
 
 
 @pytest.fixture
 def broker_flush(settings) -> None:
     """Empty this run's broker database: earlier runs may have left messages."""
-    import redis
-
-    client = redis.Redis.from_url(settings.CELERY_BROKER_URL)
-    try:
-        client.flushdb()
-    finally:
-        client.close()
+    redis_flush(settings.CELERY_BROKER_URL)

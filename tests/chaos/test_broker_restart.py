@@ -51,7 +51,7 @@ def test_messages_lost_in_a_redis_restart_are_redispatched_by_the_scans(
     wait_until(
         lambda: InboxFile.objects.filter(state=InboxFile.State.DONE).count() == FILES,
         timeout=240,
-        message=fleet.logs,
+        message="every file to be imported",
     )
     scans = TaskResult.objects.filter(
         task_name="ingest.tasks.scan_inbox", status="SUCCESS"

@@ -88,7 +88,12 @@ def test_a_database_outage_during_scans_and_an_import_loses_and_doubles_nothing(
         )
         return result and json.loads(result.result)
 
-    meta = wait_until(importing_big, timeout=120, interval=0.05, message=fleet.logs)
+    meta = wait_until(
+        importing_big,
+        timeout=120,
+        interval=0.05,
+        message="the big import to report progress",
+    )
     # The small files arrive as the database goes: scans are mid-flight.
     dataset.drop(inbox, [n for n in dataset.files if n != big])
     connections[ALIAS].close()
@@ -104,9 +109,9 @@ def test_a_database_outage_during_scans_and_an_import_loses_and_doubles_nothing(
         ),
         timeout=300,
         interval=0.5,
-        message=fleet.logs,
+        message="every file to be imported",
     )
-    log = worker.output()
+    log = worker.log()
     # Tasks that started during the outage waited for the database with
     # backoff (the result backend retries), none failed for good...
     assert "Failed operation _store_result. Retrying" in log

@@ -37,13 +37,17 @@ def test_the_same_import_message_twice_and_once_more_later_imports_once(
 
     def handled() -> int:
         pattern = rf"Task ingest\.tasks\.import_file\[{row.task_id}\] succeeded"
-        return len(re.findall(pattern, worker.output()))
+        return len(re.findall(pattern, worker.log()))
 
-    wait_until(lambda: handled() == 2, timeout=240, message=fleet.logs)
+    wait_until(
+        lambda: handled() == 2, timeout=240, message="both deliveries to be handled"
+    )
     import_file.apply_async(args=(row.pk,), task_id=row.task_id)
-    wait_until(lambda: handled() == 3, timeout=120, message=fleet.logs)
+    wait_until(
+        lambda: handled() == 3, timeout=120, message="the late delivery to be handled"
+    )
 
-    log = worker.output()
+    log = worker.log()
     assert log.count(f"Imported file #{row.pk}:") == 1
     assert log.count(f"Skipping file #{row.pk}:") == 2
     row.refresh_from_db()

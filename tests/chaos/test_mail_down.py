@@ -30,8 +30,8 @@ def test_a_dead_mail_server_fails_each_email_once_and_no_import(
         concurrency=2,
         EMAIL_BACKEND="django.core.mail.backends.smtp.EmailBackend",
         EMAIL_HOST="127.0.0.1",
-        EMAIL_PORT=free_port(),
-        EMAIL_TIMEOUT=5,
+        EMAIL_PORT=str(free_port()),
+        EMAIL_TIMEOUT="5",
     )
     dataset.drop(Path(settings.INGEST_INBOX_DIR))
 
@@ -42,14 +42,14 @@ def test_a_dead_mail_server_fails_each_email_once_and_no_import(
         )
 
     with scan_loop(interval=0.5) as scans:
-        wait_until(emails_settled, timeout=240, message=fleet.logs)
+        wait_until(emails_settled, timeout=240, message="every email to fail, recorded")
         # Keep scanning past the redispatch delay: nothing is sent again.
         settled_at = len(scans)
         wait_until(lambda: len(scans) >= settled_at + 8, timeout=60)
 
     attempts = TaskResult.objects.filter(task_name="ingest.tasks.notify_file")
     assert attempts.count() == FILES
-    assert worker.output().count("Email about file #") == FILES
+    assert worker.log().count("Email about file #") == FILES
     for row in InboxFile.objects.all():
         assert row.state == InboxFile.State.DONE
         assert "Connection refused" in row.notify_error, row.notify_error

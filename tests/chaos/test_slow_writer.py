@@ -46,7 +46,7 @@ def test_a_file_appended_to_for_20_s_is_imported_once_complete(
         wait_until(
             lambda: InboxFile.objects.filter(state=InboxFile.State.DONE).exists(),
             timeout=120,
-            message=fleet.logs,
+            message="every file to be imported",
         )
     assert seen_states <= {InboxFile.State.DISCOVERED}, seen_states
     assert any(s.get("changing") for s in scans)

@@ -36,9 +36,9 @@ def test_two_beats_scanning_every_second_import_each_of_100_files_once(
     fleet.worker(concurrency=2)
     beats = [fleet.beat(), fleet.beat()]
     wait_until(
-        lambda: all("Sending due task Scan inbox" in b.output() for b in beats),
+        lambda: all("Sending due task Scan inbox" in b.log() for b in beats),
         timeout=90,
-        message=fleet.logs,
+        message="both beats to send a scan",
     )
     started = time.monotonic()
     inbox = Path(settings.INGEST_INBOX_DIR)
@@ -49,10 +49,10 @@ def test_two_beats_scanning_every_second_import_each_of_100_files_once(
     wait_until(
         lambda: InboxFile.objects.filter(state=InboxFile.State.DONE).count() == FILES,
         timeout=240,
-        message=fleet.logs,
+        message="every file to be imported",
     )
     elapsed = time.monotonic() - started
-    sends = [b.output().count("Sending due task Scan inbox") for b in beats]
+    sends = [b.log().count("Sending due task Scan inbox") for b in beats]
     assert all(b.alive() for b in beats)
     assert min(sends) >= BOTH_BEATS_FOR // 2, sends
     audit = chaos_record(
