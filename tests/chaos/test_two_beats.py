@@ -1,7 +1,7 @@
 """Scenario 4: two beats at once (no lock between them); every file imported once.
 
 django-celery-beat has no lock against a second beat (celery/django-celery-beat
-issue #7): both send every scan. The ledger must make that harmless.
+#229, #337): both send every scan. The ledger must make that harmless.
 """
 
 import time
