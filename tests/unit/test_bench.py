@@ -126,3 +126,20 @@ def test_forced_on_a_catalogue_with_data_it_removes_only_its_own_rows(bench_env)
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout)["reimport_books_unchanged"] is True
     assert catalogue(bench_env) == (1, 1, 0)
+
+
+@pytest.mark.e2e
+def test_small_files_mode_runs_a_real_worker_and_beat_and_reports_files_per_second(
+    bench_env,
+):
+    result = run(bench_env, "ingest_bench", "--small-files", "5")
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert report["mode"] == "small_files" and report["files"] == 5
+    assert report["done"] == 5 and report["states"] == {"done": 5}
+    assert report["files_per_s"] > 0 and report["worker_concurrency"] == 2
+    assert catalogue(bench_env) == (0, 0, 0)
+    if connection.vendor == "postgresql":
+        from django_celery_beat.models import PeriodicTask
+
+        assert not PeriodicTask.objects.filter(name__startswith="ingest_bench").exists()
