@@ -19,6 +19,8 @@ The pieces, most used first:
   back into a ``DATABASE_URL``.
 * :func:`wait_until` polls a predicate until it holds or a deadline passes,
   failing early when a watched process has died.
+* :class:`WebSession` (``Services.web().session()``) logs into the admin
+  of a started web server and fetches pages, cookies and CSRF included.
 * :class:`Mailbox` reads what ``EmailBackend`` of
   ``django.core.mail.backends.filebased`` wrote, from any process.
 * :func:`scan_schedule_set` points the "Scan inbox" periodic task at a short
@@ -47,11 +49,12 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 from html.parser import HTMLParser
+from http.cookiejar import CookieJar
 from pathlib import Path
 from typing import TypeVar
-from urllib.error import URLError
+from urllib.error import HTTPError, URLError
 from urllib.parse import quote, urlencode
-from urllib.request import urlopen
+from urllib.request import HTTPCookieProcessor, Request, build_opener, urlopen
 
 import psutil
 
@@ -461,6 +464,57 @@ class Web:
                 return True
         except (URLError, OSError):
             return False
+
+    def session(self) -> WebSession:
+        """Return a cookie-keeping HTTP client of this server."""
+        return WebSession(self.url)
+
+
+class WebSession:
+    """A minimal browser for a server under test: cookies, forms, redirects.
+
+    ``get`` and ``post`` return ``(status, final URL, body text)``; error
+    statuses are returned, not raised, so tests can assert on them.
+    """
+
+    def __init__(self, base_url: str) -> None:
+        self.base_url = base_url
+        self.cookies = CookieJar()
+        self._opener = build_opener(HTTPCookieProcessor(self.cookies))
+
+    def get(self, path: str) -> tuple[int, str, str]:
+        return self._open(path)
+
+    def post(
+        self, path: str, data: Mapping[str, str | list[str]]
+    ) -> tuple[int, str, str]:
+        return self._open(path, urlencode(data, doseq=True).encode())
+
+    def login(self, username: str, password: str) -> None:
+        """Log in through the admin login form, CSRF token included."""
+        path = "/admin/login/?next=/admin/"
+        status, _, page = self.get(path)
+        assert status == 200, f"login page answered {status}"
+        fields = form_fields(page, form_id="login-form")
+        fields.update(username=username, password=password)
+        status, url, page = self.post(path, fields)
+        assert status == 200 and not url.split("?")[0].endswith("/login/"), (
+            f"login as {username!r} failed ({status}, {url})"
+        )
+
+    def _open(self, path: str, body: bytes | None = None) -> tuple[int, str, str]:
+        if not self.base_url.startswith("http://"):
+            raise ValueError(f"Not a local http:// server: {self.base_url}")
+        request = Request(self.base_url + path, data=body)  # noqa: S310
+        try:
+            with self._opener.open(request, timeout=30) as response:
+                return response.status, response.url, _text(response.read())
+        except HTTPError as error:
+            return error.code, error.url, _text(error.read())
+
+
+def _text(body: bytes) -> str:
+    return body.decode("utf-8", errors="replace")
 
 
 # --- Mail -----------------------------------------------------------------

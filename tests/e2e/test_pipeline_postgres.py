@@ -83,7 +83,7 @@ def scan_results() -> int:
 
 
 def test_dropped_files_are_imported_archived_and_emailed_once(
-    services, ingest_dirs, mailbox
+    services, ingest_dirs, mailbox, admin_user
 ):
     """Three files dropped together end up in the catalogue, archived, each
     with its ledger entry, task result and one email; the same content again
@@ -92,6 +92,7 @@ def test_dropped_files_are_imported_archived_and_emailed_once(
     scan_schedule_set(every=1)
     services.worker()
     services.beat()
+    web = services.web()
     contents = {
         "books.csv": BOOKS.read_bytes(),
         "books-classics.csv": CLASSICS.encode(),
@@ -168,6 +169,16 @@ def test_dropped_files_are_imported_archived_and_emailed_once(
     )
     assert mailbox.subject(books_mail).endswith(" s")
     assert "1 rejected" in mailbox.subject(mailbox.about("books-classics.csv")[0])
+
+    # Staff see the ledger in the admin of the running web server.
+    staff = web.session()
+    staff.login(admin_user.username, "password")  # pytest-django's admin_user.
+    status, _, page = staff.get("/admin/ingest/inboxfile/")
+    assert status == 200
+    for row in rows:
+        assert row.name in page
+    status, _, page = staff.get(f"/admin/ingest/inboxfile/{rows[0].pk}/change/")
+    assert status == 200 and rows[0].task_id in page
 
     # The same content again, under another name.
     drop(inbox, "books-again.csv", BOOKS.read_bytes())
