@@ -14,6 +14,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from tests.e2e.harness import free_port
 from tests.services import IS_CI
 
 #: Seconds to wait for a private server to accept connections.
@@ -22,13 +23,6 @@ START_TIMEOUT = 60
 
 class ServiceUnavailable(RuntimeError):
     """A private server cannot be started on this machine (binaries missing)."""
-
-
-def free_port() -> int:
-    """Return a TCP port nobody listens on right now."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def _wait_port(port: int, *, up: bool, timeout: float = START_TIMEOUT) -> None:

@@ -8,8 +8,8 @@ from django_celery_results.models import TaskResult
 
 from ingest.models import InboxFile
 from tests.chaos.audit import book_files, ledger_audit
-from tests.chaos.instances import free_port
 from tests.chaos.processes import scan_loop, wait_until
+from tests.e2e.harness import free_port
 
 pytestmark = [
     pytest.mark.chaos,

@@ -16,7 +16,7 @@ from django.urls import reverse
 from ingest import services
 from ingest.models import Author, Book, InboxFile
 from ingest.tasks import scan_inbox
-from tests.chaos.instances import free_port
+from tests.e2e.harness import free_port
 from tests.factories import books_csv, drop
 
 pytestmark = pytest.mark.django_db(transaction=True, databases="__all__")
