@@ -209,29 +209,40 @@ def test_a_file_written_slowly_is_taken_only_once_complete(services, ingest_dirs
     services.worker(INGEST_MIN_FILE_AGE="2")
     services.beat()
     path = inbox / "books-slow.csv"
-    chunks = [
-        "".join(f"Повільна книга {c}-{i},Автор {c},{1900 + i}\n" for i in range(25))
-        for c in range(10)
-    ]
     problems: list[str] = []
+    written: list[int] = []  # Rows appended so far.
+    seen = threading.Event()  # The scanner has registered the growing file.
 
     def write_slowly() -> None:
         path.write_text("title,author,year\n", encoding="utf-8")
-        for chunk in chunks:
+        # At least ten appends 0.6 s apart (well under the 2 s minimum age),
+        # and on until the scans have seen the file, for a busy machine.
+        for chunk in range(60):
+            if chunk >= 10 and seen.is_set():
+                return
             time.sleep(0.6)
             if not path.exists():
                 problems.append("the file was taken while it was being written")
                 return
             with open(path, "a", encoding="utf-8") as handle:
-                handle.write(chunk)
+                handle.write(
+                    "".join(
+                        f"Повільна книга {chunk}-{i},Автор {chunk},{1900 + i}\n"
+                        for i in range(25)
+                    )
+                )
+            written.append(25)
 
     writer = threading.Thread(target=write_slowly)
     writer.start()
     states_while_writing = set()
     while writer.is_alive():
-        states_while_writing.update(
+        states = set(
             InboxFile.objects.filter(name=path.name).values_list("state", flat=True)
         )
+        states_while_writing |= states
+        if State.DISCOVERED in states:
+            seen.set()
         time.sleep(0.1)
     writer.join()
 
@@ -244,7 +255,8 @@ def test_a_file_written_slowly_is_taken_only_once_complete(services, ingest_dirs
         message="the slow file imported",
         services=services,
     )
-    rows = len(chunks) * 25
+    rows = sum(written)
+    assert rows >= 250
     assert row.state == State.DONE, row.error
     assert (row.rows_total, row.rows_imported, row.rows_rejected) == (rows, rows, 0)
     assert Book.objects.count() == rows
