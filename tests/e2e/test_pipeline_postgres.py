@@ -395,8 +395,8 @@ def test_import_progress_is_visible_while_the_import_runs(services, ingest_dirs)
     drop(inbox, "books-big.csv", data.encode())
 
     # This process is "another connection": it sees only committed progress.
-    results = TaskResult.objects
     seen: list[dict] = []
+    books_meanwhile: list[int] = []
 
     def progress_seen() -> bool:
         row = InboxFile.objects.filter(name="books-big.csv").first()
@@ -404,9 +404,10 @@ def test_import_progress_is_visible_while_the_import_runs(services, ingest_dirs)
             return row is not None  # Finished: stop looking.
         if row.state != State.IMPORTING or not row.task_id:
             return False
-        result = results.filter(task_id=row.task_id, status="PROGRESS").first()
-        if result is not None:
+        result = TaskResult.objects.filter(task_id=row.task_id, status="PROGRESS")
+        if result := result.first():
             seen.append(json.loads(result.result))
+            books_meanwhile.append(Book.objects.count())
         return False
 
     wait_until(progress_seen, DEADLINE, 0.02, message="the import", services=services)
@@ -420,6 +421,11 @@ def test_import_progress_is_visible_while_the_import_runs(services, ingest_dirs)
     assert 0 < meta["percent"] <= 100
     percents = [m["percent"] for m in seen]
     assert percents == sorted(percents)
+    # Progress showed while none of the file's rows was committed yet.
+    assert any(
+        m["percent"] < 100 and books == 0
+        for m, books in zip(seen, books_meanwhile, strict=True)
+    )
     (row,) = wait_until(lambda: finished("books-big.csv"), DEADLINE, services=services)
     assert (row.state, row.rows_imported) == (State.DONE, rows)
     assert TaskResult.objects.get(task_id=row.task_id).status == "SUCCESS"
