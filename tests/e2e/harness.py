@@ -232,6 +232,8 @@ class Service:
         self.name = name
         self.args = args
         self.log_path = log_path
+        #: Set when the test kills or stops it on purpose, so that
+        #: :meth:`Services.check_alive` does not report its exit.
         self.expect_exit = False
         log_path.parent.mkdir(parents=True, exist_ok=True)
         with open(log_path, "ab") as log:
