@@ -2,9 +2,50 @@
 
 from django import forms
 from django.core.files.uploadedfile import UploadedFile
+from django.core.files.uploadhandler import FileUploadHandler, StopUpload
 
 from . import conf
 from .models import InboxFile
+
+
+class UploadLimitHandler(FileUploadHandler):
+    """Stop receiving files as soon as one passes ``INGEST_MAX_UPLOAD_SIZE``.
+
+    Without it Django writes the whole body to a temporary file before the
+    form can look at a size. The refused file's name is left on the
+    request as ``upload_refused``; the rest of the body is read and dropped
+    so the browser still gets the answer.
+    """
+
+    def __init__(self, request=None) -> None:
+        super().__init__(request)
+        self.limit = conf.max_upload_size()
+        self.received = 0
+
+    def new_file(self, *args, **kwargs) -> None:
+        super().new_file(*args, **kwargs)
+        self.received = 0
+
+    def receive_data_chunk(self, raw_data: bytes, start: int) -> bytes:
+        self.received += len(raw_data)
+        if self.received > self.limit:
+            self.request.upload_refused = self.file_name
+            raise StopUpload(connection_reset=False)
+        return raw_data
+
+    def file_complete(self, file_size: int) -> None:
+        return None
+
+
+def upload_refusal(request) -> str:
+    """Return why :class:`UploadLimitHandler` stopped *request*, or ""."""
+    name = getattr(request, "upload_refused", None)
+    if name is None:
+        return ""
+    return (
+        f"{name}: over the upload limit of {conf.max_upload_size():,} bytes; "
+        "nothing was uploaded."
+    )
 
 
 class MultipleFileInput(forms.ClearableFileInput):

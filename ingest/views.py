@@ -7,7 +7,7 @@ POST only after authentication, so a script gets a JSON reason either way.
 
 import json
 from collections.abc import Callable
-from functools import wraps
+from functools import partial, wraps
 
 from django.contrib import messages
 from django.contrib.auth.views import redirect_to_login
@@ -26,11 +26,16 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import content_disposition_header
-from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_GET, require_POST
 
 from . import errors_csv, selectors, services
-from .forms import StateFilterForm, UploadForm
+from .forms import (
+    StateFilterForm,
+    UploadForm,
+    UploadLimitHandler,
+    upload_refusal,
+)
 from .importers.reader import delimiter_name
 from .models import InboxFile
 
@@ -109,6 +114,23 @@ def staff_api(view: View) -> View:
             if problem:
                 return _json_error(f"CSRF check failed: {problem}", 403)
         return view(request, *args, **kwargs)
+
+    return wrapper
+
+
+def upload_limited(view: View, *, csrf: bool = True) -> View:
+    """Put :class:`UploadLimitHandler` first, before anything reads the body.
+
+    The CSRF check reads the body, so it moves inside: ``csrf=True`` runs
+    Django's own after the handler is in place; the API checks CSRF itself.
+    """
+    inner = csrf_protect(view) if csrf else view
+
+    @csrf_exempt  # Checked by *inner*, once the handler is in place.
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        request.upload_handlers.insert(0, UploadLimitHandler(request))
+        return inner(request, *args, **kwargs)
 
     return wrapper
 
@@ -198,11 +220,14 @@ def _form_errors(form: UploadForm) -> list[str]:
     return [message for field in form.errors.values() for message in field]
 
 
+@partial(upload_limited, csrf=False)
 @staff_api
 @require_POST
 def file_import(request: HttpRequest) -> JsonResponse:
     """Store uploaded CSVs (field ``file``) and queue them; answer their task ids."""
     form = UploadForm(request.POST, request.FILES)
+    if refusal := upload_refusal(request):
+        return _json_error(refusal, 413)
     if not form.is_valid():
         errors = _form_errors(form)
         return _json_error(errors[0], 400, errors=errors)
@@ -257,10 +282,14 @@ def _seconds_until(moment) -> int | None:
 
 
 @staff_page
+@upload_limited
 @require_POST
 def upload(request: HttpRequest) -> HttpResponse:
     """Store the uploaded CSVs and queue them, then show the dashboard."""
     form = UploadForm(request.POST, request.FILES)
+    if refusal := upload_refusal(request):
+        messages.error(request, refusal)
+        return redirect("ingest:home")
     if not form.is_valid():
         for error in _form_errors(form):
             messages.error(request, error)

@@ -178,13 +178,37 @@ def test_the_upload_form_refuses_a_non_csv_file_with_a_message(staff, published)
     assert InboxFile.objects.count() == 0
 
 
-def test_the_upload_form_refuses_a_file_over_the_limit(staff, settings):
-    settings.INGEST_MAX_UPLOAD_SIZE = 10
+def test_the_upload_form_refuses_a_file_over_the_limit_while_receiving_it(
+    staff, settings, published
+):
+    settings.INGEST_MAX_UPLOAD_SIZE = 100
+    big = "title,author,year\n" + "A,B,2000\n" * 20
     response = staff.post(
-        reverse("ingest:upload"), {"file": upload("a.csv", GOOD)}, follow=True
+        reverse("ingest:upload"),
+        {"file": [upload("small.csv", GOOD), upload("big.csv", big)]},
+        follow=True,
     )
-    assert "over the upload limit of 10 bytes" in response.content.decode()
+    assert (
+        "big.csv: over the upload limit of 100 bytes; nothing was uploaded."
+        in response.content.decode()
+    )
     assert InboxFile.objects.count() == 0
+    assert processing_entries() == [] and published == []
+
+
+def test_the_size_check_stops_reading_before_the_file_is_whole(settings):
+    from django.core.files.uploadhandler import StopUpload
+    from django.test import RequestFactory
+
+    from ingest.forms import UploadLimitHandler
+
+    settings.INGEST_MAX_UPLOAD_SIZE = 10
+    handler = UploadLimitHandler(RequestFactory().post("/"))
+    handler.new_file("file", "big.csv", "text/csv", 1000)
+    assert handler.receive_data_chunk(b"12345", 0) == b"12345"
+    with pytest.raises(StopUpload):
+        handler.receive_data_chunk(b"678901", 5)
+    assert handler.request.upload_refused == "big.csv"
 
 
 def test_the_upload_form_needs_staff(client, published):
@@ -249,6 +273,16 @@ def test_the_api_reports_refused_files_beside_the_stored_ones(staff, published):
     assert body["errors"] == [
         "b.csv: The file contains NUL bytes: it is binary, not CSV text."
     ]
+
+
+def test_the_api_answers_413_for_a_file_over_the_limit(staff, settings):
+    settings.INGEST_MAX_UPLOAD_SIZE = 10
+    response = staff.post(reverse("ingest:import"), {"file": upload("a.csv", GOOD)})
+    assert response.status_code == 413
+    assert response.json() == {
+        "error": "a.csv: over the upload limit of 10 bytes; nothing was uploaded."
+    }
+    assert InboxFile.objects.count() == 0
 
 
 def test_the_api_answers_400_when_nothing_was_stored(staff):
