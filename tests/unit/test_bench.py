@@ -38,9 +38,9 @@ def bench_env(tmp_path):
     """Return the environment that points the command at a test database."""
     env = {**os.environ, "INGEST_VAR_DIR": str(tmp_path / "var")}
     if connection.vendor == "postgresql":
-        from ingest.bench import _database_url
+        from ingest.bench.processes import database_url
 
-        env["DATABASE_URL"] = _database_url()
+        env["DATABASE_URL"] = database_url()
         env["CELERY_BROKER_URL"] = settings.CELERY_BROKER_URL
     else:
         env["DATABASE_URL"] = f"sqlite:///{tmp_path / 'bench.sqlite3'}"

@@ -1,0 +1,160 @@
+"""Small files end to end: a real worker and beat, K files, files per second."""
+
+import json
+import os
+import random
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from django.conf import settings
+from django.db import connection
+from django.utils import timezone
+
+from ..models import InboxFile
+from .catalogue import catalogue_guard, catalogue_restore
+from .data import SMALL_FILE_ROWS, author_names, small_csv
+from .processes import background, child_env, folders_make, machine_load
+
+
+def _drop_atomically(inbox: Path, name: str, text: str) -> None:
+    """Write a file the way careful tools do: a hidden name, then a rename."""
+    hidden = inbox / f".{name}.part"
+    hidden.write_text(text, encoding="utf-8")
+    os.rename(hidden, inbox / name)
+
+
+def _wait_done(names: list[str], inbox: Path, deadline: float) -> int:
+    """Poll the ledger until every file in *names* is final; return how many."""
+    final = 0
+    while time.monotonic() < deadline:
+        final = InboxFile.objects.filter(
+            inbox=str(inbox), name__in=names, state__in=InboxFile.FINAL_STATES
+        ).count()
+        if final == len(names):
+            break
+        time.sleep(0.05)
+    return final
+
+
+def bench_small_files(
+    *,
+    files: int,
+    seed: int,
+    scan_every: float,
+    keep: bool = False,
+    force: bool = False,
+    timeout: float = 600,
+) -> dict:
+    """Drop *files* small files with a real worker and beat; report files/s.
+
+    Starts ``celery worker --concurrency 2`` and ``celery beat`` itself, on
+    this database and broker, with a private inbox that a benchmark-only
+    periodic scan visits every *scan_every* seconds (removed afterwards).
+    The clock runs from the first drop until the ledger has every file in a
+    final state.
+    """
+    from django_celery_beat.models import IntervalSchedule, PeriodicTask
+    from django_celery_results.models import TaskResult
+
+    marks = catalogue_guard(force=force)
+    root = Path(tempfile.mkdtemp(prefix="ingest-bench-small-"))
+    folders = folders_make(root)
+    inbox = folders["inbox"].resolve()
+    rng = random.Random(seed)
+    names_pool = author_names(200)
+    task_name = f"ingest_bench scan {root.name}"
+    interval, _ = IntervalSchedule.objects.get_or_create(
+        every=max(1, round(scan_every)), period=IntervalSchedule.SECONDS
+    )
+    PeriodicTask.objects.create(
+        name=task_name,
+        task="ingest.tasks.scan_inbox",
+        interval=interval,
+        kwargs=json.dumps({"inbox": str(inbox)}),
+        expire_seconds=max(2, round(scan_every * 2)),
+    )
+    env = child_env(
+        folders,
+        INGEST_MIN_FILE_AGE="0",
+        INGEST_ALLOWED_ROOTS=str(inbox),
+        CELERY_TASK_ALWAYS_EAGER="0",
+    )
+    celery = [sys.executable, "-m", "celery", "-A", "myproject"]
+    commands = [
+        [*celery, "worker", "--concurrency", "2", "--loglevel", "WARNING"],
+        [*celery, "beat", "--loglevel", "WARNING", "-s", str(root / "beat-schedule")],
+    ]
+    file_names = [f"books-small-{seed}-{n:05d}.csv" for n in range(files)]
+    try:
+        with background(commands, env, root):
+            # Warm up: both worker processes import Django and open their
+            # connections before the clock starts.
+            warm = [f"books-warmup-{seed}-{n}.csv" for n in range(2)]
+            for number, name in enumerate(warm):
+                _drop_atomically(inbox, name, small_csv(-1 - number, rng, names_pool))
+            if _wait_done(warm, inbox, time.monotonic() + 120) < len(warm):
+                raise RuntimeError(
+                    f"The worker and beat did not import a warm-up file in 120 s; "
+                    f"see the logs in {root}."
+                )
+            load_before = machine_load()
+            started_wall = timezone.now()
+            started = time.monotonic()
+            for number, name in enumerate(file_names):
+                _drop_atomically(inbox, name, small_csv(number, rng, names_pool))
+            dropped = time.monotonic() - started
+            done = _wait_done(file_names, inbox, started + timeout)
+            seconds = time.monotonic() - started
+        rows = InboxFile.objects.filter(inbox=str(inbox), name__in=file_names)
+        states = dict.fromkeys(InboxFile.State.values, 0)
+        for state in rows.values_list("state", flat=True):
+            states[state] += 1
+        latencies = sorted(
+            (row.finished_at - started_wall).total_seconds()
+            for row in rows
+            if row.finished_at
+        )
+        imports = sorted(row.duration for row in rows if row.duration is not None)
+        registered = sorted(row.discovered_at for row in rows)
+        return {
+            "mode": "small_files",
+            "files": files,
+            "rows_per_file": SMALL_FILE_ROWS,
+            "database": connection.vendor,
+            "broker": settings.CELERY_BROKER_URL.split("://")[0],
+            "worker_concurrency": 2,
+            "scan_every_s": scan_every,
+            "seconds": round(seconds, 2),
+            "files_per_s": round(done / seconds, 1),
+            "drop_seconds": round(dropped, 2),
+            "done": states[InboxFile.State.DONE],
+            "states": {k: v for k, v in states.items() if v},
+            "last_finished_s": round(latencies[-1], 2) if latencies else None,
+            # Where the time goes: one import's own wall time (claim to
+            # done, in the service) and how long the scans took to register
+            # every file.
+            "import_median_s": round(imports[len(imports) // 2], 3)
+            if imports
+            else None,
+            "register_span_s": round(
+                (registered[-1] - registered[0]).total_seconds(), 2
+            )
+            if registered
+            else None,
+            "load_before": load_before,
+            "load_after": machine_load(),
+            "cpus": os.cpu_count(),
+            "kept": keep,
+        }
+    finally:
+        PeriodicTask.objects.filter(name=task_name).delete()
+        if not keep:
+            bench_rows_q = InboxFile.objects.filter(inbox=str(inbox))
+            task_ids = list(bench_rows_q.values_list("task_id", flat=True))
+            TaskResult.objects.filter(task_id__in=task_ids).delete()
+            bench_rows_q.delete()
+            catalogue_restore(marks)
+        shutil.rmtree(root, ignore_errors=True)
