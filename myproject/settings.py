@@ -142,6 +142,9 @@ ADMINS = [(address.split("@")[0], address) for address in env_list("DJANGO_ADMIN
 # kombu from warning that none was supplied.
 CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", "filesystem://localhost/")
 if CELERY_BROKER_URL.startswith("filesystem://"):
+    # kombu's own filesystem transport can hand out half-written messages;
+    # ours writes every file atomically (see myproject/broker.py).
+    CELERY_BROKER_TRANSPORT = "myproject.broker:Transport"
     _BROKER_DIR = Path(env_str("INGEST_BROKER_DIR", str(VAR_DIR / "broker")))
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(_BROKER_DIR / "queue"),
