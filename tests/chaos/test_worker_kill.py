@@ -1,11 +1,13 @@
 """Scenario 1: SIGKILL a worker in the middle of a big import; one import results.
 
 Three deaths: the pool child alone (the main process requeues the message:
-``acks_late`` + ``reject_on_worker_lost``); the main process alone (its
-orphaned pool child keeps the file's lock and finishes, or dies, and the
-scan takes over only once the lock is free); the whole process group, as a
-host crash would (the database drops the dead connection's advisory lock,
-the scan requeues the IMPORTING row, a new worker imports it).
+``acks_late`` + ``reject_on_worker_lost``); the main process alone (Celery
+sets ``PR_SET_PDEATHSIG`` on its pool children, so the kernel kills the
+orphan too; were it to live on, it would keep the file's lock and the scan
+would wait for it); the whole process group, as a host crash would. In the
+last two, the database drops the dead session's advisory lock, the scan
+requeues the IMPORTING row, and a new worker imports the file from the
+start.
 """
 
 import os
@@ -87,8 +89,8 @@ def test_a_worker_killed_mid_import_leaves_the_file_imported_once(
     assert 0 < meta["percent"] < 100, meta  # It was killed mid-import.
     row.refresh_from_db()
     assert row.state == State.IMPORTING
-    if victim != "main process":
-        wait_until(lambda: _gone(child), timeout=30)
+    # Even the main process's death takes its pool child with it.
+    wait_until(lambda: _gone(child), timeout=30, message="the pool child to die")
 
     if victim != "pool child":
         # A new worker replaces the dead one (the main process of the first
@@ -108,5 +110,4 @@ def test_a_worker_killed_mid_import_leaves_the_file_imported_once(
     assert audit.problems == []
     assert (audit.lost, audit.duplicated) == (0, 0)
     assert row.state == State.DONE and row.rows_imported == ROWS
-    if victim != "main process":
-        assert row.attempts >= 2  # The killed attempt, then the one that finished.
+    assert row.attempts >= 2  # The killed attempt, then the one that finished.
