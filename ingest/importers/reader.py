@@ -36,10 +36,16 @@ csv.field_size_limit(FIELD_SIZE_LIMIT)
 
 
 class _CountingReader(io.RawIOBase):
-    """A raw stream that counts the bytes pulled through it."""
+    """A raw stream that counts the bytes pulled through it.
 
-    def __init__(self, raw: io.RawIOBase) -> None:
+    With *refuse_nul* it also refuses a NUL byte anywhere in the file, not
+    only in the sample the encoding was guessed from: Python's csv module
+    passes NULs through, and PostgreSQL text cannot hold them.
+    """
+
+    def __init__(self, raw: io.RawIOBase, *, refuse_nul: bool = False) -> None:
         self._raw = raw
+        self._refuse_nul = refuse_nul
         self.bytes_read = 0
 
     def readable(self) -> bool:
@@ -47,6 +53,14 @@ class _CountingReader(io.RawIOBase):
 
     def readinto(self, buffer) -> int:
         count = self._raw.readinto(buffer) or 0
+        if self._refuse_nul:
+            at = memoryview(buffer)[:count].tobytes().find(b"\x00")
+            if at >= 0:
+                raise FileRejected(
+                    f"The file contains a NUL byte (offset {self.bytes_read + at}): "
+                    "it looks binary, not CSV text; check that the right file "
+                    "was exported."
+                )
         self.bytes_read += count
         return count
 
@@ -222,7 +236,10 @@ def csv_open(path: Path, *, encoding: str | None = None) -> Iterator[CsvSource]:
             _first_line(sample.decode(codec, errors="replace"))
         )
         raw.seek(0)
-        counter = _CountingReader(raw)
+        # UTF-16/32 text is made of NUL bytes; every other codec has none.
+        counter = _CountingReader(
+            raw, refuse_nul=not codec.startswith(("utf-16", "utf-32"))
+        )
         text = io.TextIOWrapper(
             io.BufferedReader(counter, 1 << 16), encoding=codec, newline=""
         )

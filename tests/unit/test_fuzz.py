@@ -12,7 +12,7 @@ import datetime
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, event, given, settings
+from hypothesis import HealthCheck, event, example, given, settings
 from hypothesis import strategies as st
 
 from ingest import services
@@ -97,6 +97,9 @@ def test_the_reader_yields_rows_or_rejects_the_file(tmp_path, content):
 
 @settings(parent=FUZZ, max_examples=300)
 @given(content=CONTENT)
+# Found by this test: after a BOM the NUL check was skipped and the NUL went
+# on to staging, where PostgreSQL's COPY refused it ("Unexpected error").
+@example(content=b"\xef\xbb\xbftitle;author;year\n,;,\x00,;1")
 def test_the_pipeline_stages_only_valid_rows_and_counts_every_row(tmp_path, content):
     """Staged rows are clean, rejected rows explained, and the counts add up."""
     path = _write(tmp_path, content)
@@ -159,3 +162,13 @@ def test_any_file_ends_in_a_final_recorded_state(tmp_path, ingest_dirs, eager, c
         assert row.rows_total >= row.rows_imported + row.rows_updated
         assert Book.objects.count() == row.rows_imported
     assert row.notify_state in (InboxFile.Notify.SENT, InboxFile.Notify.FAILED)
+
+
+def test_a_nul_byte_past_the_encoding_sample_still_rejects_the_file(tmp_path):
+    """The whole file is checked, not just the sample its encoding came from."""
+    rows = "".join(f"Title {i},Author,2000\n" for i in range(5000))
+    path = _write(tmp_path, f"title,author,year\n{rows}".encode() + b"Bad\x00,A,1\n")
+    assert path.stat().st_size > 64 * 1024
+    with pytest.raises(FileRejected, match="NUL byte"):
+        with csv_open(path) as source:
+            list(source.rows)
