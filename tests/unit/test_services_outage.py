@@ -5,6 +5,7 @@ from django.db import OperationalError, connection
 
 from ingest import services
 from ingest.models import InboxFile
+from ingest.services import imports
 from tests.factories import books_csv, drop
 
 pytestmark = pytest.mark.django_db(transaction=True, databases="__all__")
@@ -23,7 +24,7 @@ def test_a_driver_error_mid_copy_propagates_for_a_retry_and_keeps_the_file(
         # driver's own exception, which Django's cursor wrapper never saw.
         raise connection.Database.OperationalError("server closed the connection")
 
-    monkeypatch.setattr(services, "rows_stage", lost_connection)
+    monkeypatch.setattr(imports, "rows_stage", lost_connection)
     with pytest.raises(OperationalError):
         services.file_import(file_id=row.pk, task_id=row.task_id)
     row.refresh_from_db()

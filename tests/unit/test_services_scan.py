@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from ingest import scanner, services
 from ingest.models import InboxFile
+from ingest.services import scan
 from tests.factories import books_csv, drop, hold_lock_elsewhere
 
 pytestmark = pytest.mark.django_db(transaction=True, databases="__all__")
@@ -159,7 +160,7 @@ def test_a_scan_whose_listing_predates_another_scans_move_adds_no_row(published)
     listed = next(scanner.inbox_list(path.parent))
     assert services.inbox_scan()["queued"] == 1
     # The slow scan registers what it listed after the fast one queued it.
-    assert services._found_register(found=listed, inbox=path.parent) == "raced"
+    assert scan._found_register(found=listed, inbox=path.parent) == "raced"
     assert InboxFile.objects.count() == 1
     stale = InboxFile.objects.create(
         name="books.csv",

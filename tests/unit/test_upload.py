@@ -8,8 +8,9 @@ from django.contrib.auth.models import User
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
-from ingest import services, storage
+from ingest import conf, services, storage
 from ingest.models import Book, InboxFile
+from ingest.services import uploads
 from tests.factories import books_csv
 
 pytestmark = pytest.mark.django_db(transaction=True, databases="__all__")
@@ -30,7 +31,7 @@ def staff(client):
 
 
 def processing_entries() -> list[str]:
-    folder = storage.processing_dir(Path(services.conf.inbox_dir()))
+    folder = storage.processing_dir(Path(conf.inbox_dir()))
     return sorted(p.name for p in folder.iterdir()) if folder.exists() else []
 
 
@@ -76,7 +77,7 @@ def test_a_client_path_in_the_name_is_reduced_to_its_last_component(published):
         name="../../myproject/../evil.csv", chunks=[GOOD.encode()]
     )
     assert row.name == "evil.csv"
-    inbox = Path(services.conf.inbox_dir())
+    inbox = Path(conf.inbox_dir())
     assert row.processing_path.parent == storage.processing_dir(inbox)
     assert row.processing_path.resolve().is_relative_to(inbox)
     windows = services.file_upload(name="C:\\temp\\..\\x.csv", chunks=[b"a,b\n"])
@@ -143,7 +144,7 @@ def test_a_database_failure_leaves_no_file_behind(published, monkeypatch):
     def broken_queue(*args, **kwargs):
         raise RuntimeError("database went away")
 
-    monkeypatch.setattr(services, "_file_queue", broken_queue)
+    monkeypatch.setattr(uploads, "file_queue", broken_queue)
     with pytest.raises(RuntimeError):
         services.file_upload(name="books.csv", chunks=[GOOD.encode()])
     assert InboxFile.objects.count() == 0

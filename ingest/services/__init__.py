@@ -1,0 +1,39 @@
+"""The write side of ingest: scan, queue, import, upload, requeue.
+
+Every service here is safe to call twice and from several processes at
+once. Ledger state moves only by conditional UPDATEs
+(``filter(state=…).update(…)``: the database decides who won), files only
+by exclusive moves (:mod:`ingest.storage`), and an import runs under its
+file's liveness lock (:mod:`ingest.locks`). Broker messages are doorbells:
+losing one delays a file until the next scan, delivering one twice changes
+nothing.
+
+- :mod:`.scan` — register stable inbox files, queue them, repair the ledger;
+- :mod:`.dispatch` — queue files and publish their messages after commit;
+- :mod:`.imports` — claim, stage, apply, archive or fail one file;
+- :mod:`.uploads` — files that arrive by upload or ``ingest_file``.
+"""
+
+from .dispatch import files_requeue
+from .imports import file_failure_paragraph, file_import, file_summary
+from .scan import inbox_scan
+from .uploads import (
+    UPLOAD_NAME_MAX_BYTES,
+    UploadRejected,
+    file_register_path,
+    file_upload,
+    upload_name,
+)
+
+__all__ = [
+    "UPLOAD_NAME_MAX_BYTES",
+    "UploadRejected",
+    "file_failure_paragraph",
+    "file_import",
+    "file_register_path",
+    "file_summary",
+    "file_upload",
+    "files_requeue",
+    "inbox_scan",
+    "upload_name",
+]

@@ -1,0 +1,95 @@
+"""Queue files and ring the doorbell: the only code that publishes messages.
+
+A message is published after the ledger change that needs it has committed;
+if the broker is down the ledger still says QUEUED and a later scan
+resends it.
+"""
+
+import logging
+import uuid
+from collections.abc import Iterable
+
+from django.db import transaction
+from django.utils import timezone
+
+from ..models import InboxFile
+
+logger = logging.getLogger(__name__)
+
+State = InboxFile.State
+FINAL = InboxFile.FINAL_STATES
+
+
+def file_queue(file_id: int, *, from_states: Iterable[str], **changes) -> bool:
+    """Move a file to QUEUED with a fresh task id and publish it after commit."""
+    task_id = str(uuid.uuid4())
+    moved = InboxFile.objects.filter(pk=file_id, state__in=list(from_states)).update(
+        state=State.QUEUED,
+        task_id=task_id,
+        queued_at=timezone.now(),
+        dispatched_at=None,
+        **changes,
+    )
+    if moved:
+        transaction.on_commit(lambda: import_publish(file_id, task_id))
+    return bool(moved)
+
+
+def import_publish(file_id: int, task_id: str) -> None:
+    """Ring the doorbell for one file; a broker failure waits for the next scan."""
+    # Imported here: tasks import this module.
+    from ..tasks import import_file
+
+    try:
+        import_file.apply_async(args=(file_id,), task_id=task_id)
+    except Exception:
+        logger.warning(
+            "Could not publish the import of file #%s; the next scan retries.",
+            file_id,
+            exc_info=True,
+        )
+        return
+    InboxFile.objects.filter(pk=file_id, state=State.QUEUED, task_id=task_id).update(
+        dispatched_at=timezone.now()
+    )
+
+
+def notify_publish(file_id: int) -> None:
+    from ..tasks import notify_file
+
+    def publish() -> None:
+        try:
+            notify_file.apply_async(args=(file_id,))
+        except Exception:
+            logger.warning(
+                "Could not publish the email for file #%s.", file_id, exc_info=True
+            )
+
+    transaction.on_commit(publish)
+
+
+def files_requeue(*, files: Iterable[InboxFile]) -> int:
+    """Queue finished files for another import; return how many were queued.
+
+    Side effects: ledger rows reset to QUEUED, import messages published.
+    The file is fetched back from archive/failed by the import itself.
+    """
+    count = 0
+    for row in files:
+        count += file_queue(
+            row.pk,
+            from_states=FINAL,
+            sha256="",
+            error="",
+            attempts=0,
+            duplicate_of=None,
+            rows_total=0,
+            rows_imported=0,
+            rows_updated=0,
+            rows_rejected=0,
+            started_at=None,
+            finished_at=None,
+            notify_state=InboxFile.Notify.PENDING,
+            notify_error="",
+        )
+    return count

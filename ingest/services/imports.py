@@ -1,0 +1,353 @@
+"""Import one queued file: claim, hash, stage, apply, archive or fail.
+
+Runs under the file's liveness lock; the catalogue writes and the ledger's
+DONE commit together in one transaction.
+"""
+
+import contextlib
+import logging
+import os
+import stat
+import time
+from pathlib import Path
+
+from django.db import (
+    IntegrityError,
+    InterfaceError,
+    OperationalError,
+    connection,
+    transaction,
+)
+from django.db.models import F
+from django.utils import timezone
+
+from .. import conf, locks, storage
+from ..importers import FileRejected, importer_for
+from ..importers.base import rejected_share_check
+from ..importers.pipeline import RejectedRow, StageResult, rows_stage
+from ..importers.staging import Staging
+from ..models import InboxFile, RowRejection
+from ..progress import ProgressReporter, ProgressSink
+from .dispatch import notify_publish
+
+logger = logging.getLogger(__name__)
+
+State = InboxFile.State
+FINAL = InboxFile.FINAL_STATES
+#: Seconds before retrying a file whose identical twin is importing right now.
+TWIN_RETRY_COUNTDOWN = 30
+#: Errors quoted in a rejected file's reason (the rest are in the ledger).
+REASON_ERRORS = 3
+
+
+def file_import(
+    *,
+    file_id: int,
+    task_id: str | None = None,
+    progress_sink: ProgressSink | None = None,
+) -> dict:
+    """Import one queued file and archive it; return the summary.
+
+    Safe to repeat: a second call for the same file (a redelivered or
+    duplicated message) finds the lock held or the row no longer queued and
+    returns ``{"status": "skipped"}``. Database outages propagate so the
+    task retries; anything else fails the file with the reason recorded.
+    """
+    with locks.file_lock(file_id) as held:
+        if not held:
+            return _skipped(file_id, "another worker is importing it")
+        row = _file_claim(file_id, task_id)
+        if row is None:
+            return _skipped(file_id, "it is not waiting to be imported")
+        if row.attempts > conf.max_attempts():
+            return _file_fail(
+                row,
+                f"Gave up after {row.attempts - 1} attempts: every worker died on it.",
+            )
+        try:
+            # The COPY writer talks to the driver directly; translate its
+            # errors too, so an outage mid-COPY retries instead of failing.
+            with connection.wrap_database_errors:
+                return _file_run(row, progress_sink)
+        except FileRejected as exc:
+            return _file_fail(row, str(exc))
+        except (OperationalError, InterfaceError):
+            raise
+        except Exception as exc:
+            logger.exception("Import of file #%s failed", file_id)
+            return _file_fail(row, f"Unexpected error: {type(exc).__name__}: {exc}")
+
+
+def _skipped(file_id: int, reason: str) -> dict:
+    logger.info("Skipping file #%s: %s.", file_id, reason)
+    return {"status": "skipped", "file_id": file_id, "reason": reason}
+
+
+def _file_claim(file_id: int, task_id: str | None) -> InboxFile | None:
+    """Take a queued file for import; None if it is not ours to take.
+
+    Called with the file's lock held, so a row still IMPORTING belongs to a
+    dead worker and may be taken over. A message carrying another task id
+    than the ledger's is stale (the file was requeued since) and is ignored.
+    """
+    claim = InboxFile.objects.filter(
+        pk=file_id, state__in=[State.QUEUED, State.IMPORTING]
+    )
+    if task_id is not None:
+        claim = claim.filter(task_id=task_id)
+    if not claim.update(
+        state=State.IMPORTING, attempts=F("attempts") + 1, started_at=timezone.now()
+    ):
+        return None
+    return InboxFile.objects.get(pk=file_id)
+
+
+def _file_locate(row: InboxFile) -> Path:
+    """Return the file in its processing folder, fetching it back if needed."""
+    target = row.processing_path
+    if not os.path.lexists(target) and row.stored_path:
+        if Path(row.stored_path) != target:
+            with contextlib.suppress(FileNotFoundError):
+                storage.move_exclusive(Path(row.stored_path), target)
+    try:
+        mode = os.lstat(target).st_mode
+    except FileNotFoundError:
+        raise FileRejected(
+            f"The file is gone: neither {target} nor "
+            f"{row.stored_path or '(no other copy)'} exists."
+        ) from None
+    if not stat.S_ISREG(mode):
+        # A refused symlink sent back by a re-import must not be read either.
+        raise FileRejected(
+            "Refused: the file is a symbolic link or not a regular file; "
+            "links are never followed."
+        )
+    return target
+
+
+def _file_run(row: InboxFile, progress_sink: ProgressSink | None) -> dict:
+    path = _file_locate(row)
+    started = time.monotonic()
+    size = path.stat().st_size
+    if size > conf.max_file_size():
+        raise FileRejected(
+            f"The file is {size:,} bytes, more than the {conf.max_file_size():,} "
+            "allowed (INGEST_MAX_FILE_SIZE); split it into smaller files."
+        )
+    digest = storage.sha256_file(path)
+    original = _content_done(digest, row.pk)
+    if original is not None:
+        return _file_duplicate(row, original, digest, size)
+    try:
+        with transaction.atomic():
+            InboxFile.objects.filter(pk=row.pk).update(sha256=digest, size=size)
+    except IntegrityError:
+        # Its twin (same content) is importing right now: wait for its verdict.
+        original = _content_done(digest, row.pk)
+        if original is not None:
+            return _file_duplicate(row, original, digest, size)
+        return _file_defer(row)
+
+    importer = importer_for(name=row.importer, filename=row.name)
+    # An inbox's declared encoding beats the importer's (e.g. a 1C drop folder).
+    importer.encoding = conf.inbox_encoding(row.inbox) or importer.encoding
+    # Row errors of an earlier run of this file are stale whatever happens now.
+    RowRejection.objects.filter(file_id=row.pk).delete()
+    reporter = ProgressReporter(progress_sink, conf.progress_interval())
+    with Staging(importer) as staging:
+        with staging.writer() as write:
+            staged = rows_stage(
+                importer=importer,
+                path=path,
+                write=write,
+                progress=reporter,
+                max_errors=conf.max_row_errors(),
+            )
+        try:
+            rejected_share_check(
+                total=staged.total,
+                rejected=staged.rejected,
+                max_rate=conf.max_reject_rate(),
+                first_errors=[_error_text(e) for e in staged.errors[:REASON_ERRORS]],
+            )
+        except FileRejected:
+            # Nothing is imported, but people need the bad rows to fix them.
+            with transaction.atomic():
+                _rejections_record(row.pk, staged)
+            raise
+        with transaction.atomic():
+            with connection.cursor() as cursor:
+                imported, updated = importer.apply(cursor, staging.table)
+            _rejections_record(row.pk, staged)
+            finished = timezone.now()
+            destination = storage.archive_path(
+                file_id=row.pk, name=row.name, when=finished
+            )
+            if not InboxFile.objects.filter(pk=row.pk, state=State.IMPORTING).update(
+                state=State.DONE,
+                rows_total=staged.total,
+                rows_imported=imported,
+                rows_updated=updated,
+                rows_rejected=staged.rejected,
+                finished_at=finished,
+                stored_path=str(destination),
+                error="",
+                importer=importer.name,
+                ignored_columns=staged.extra_columns,
+            ):
+                raise RuntimeError(
+                    f"File #{row.pk} left IMPORTING while its lock was held."
+                )
+    row.refresh_from_db()
+    file_settle(row)
+    notify_publish(row.pk)
+    summary = file_summary(row, seconds=time.monotonic() - started)
+    summary["duplicates_in_file"] = staged.total - staged.rejected - imported - updated
+    logger.info("Imported file #%s: %s", row.pk, summary)
+    return summary
+
+
+def _rejections_record(file_id: int, staged: StageResult) -> None:
+    """Replace the file's recorded row errors and counts with *staged*'s."""
+    RowRejection.objects.filter(file_id=file_id).delete()
+    RowRejection.objects.bulk_create(
+        (
+            RowRejection(
+                file_id=file_id,
+                line=error.line,
+                column=error.column[:64],
+                message=error.message[:500],
+                raw=error.raw,
+            )
+            for error in staged.errors
+        ),
+        batch_size=1000,
+    )
+    InboxFile.objects.filter(pk=file_id).update(
+        rows_total=staged.total,
+        rows_rejected=staged.rejected,
+        encoding=staged.encoding,
+        delimiter=staged.delimiter,
+        ignored_columns=staged.extra_columns,
+    )
+
+
+def _error_text(error: RejectedRow) -> str:
+    column = f" ({error.column})" if error.column else ""
+    return f"line {error.line}{column}: {error.message}"
+
+
+def _content_done(digest: str, exclude_id: int) -> InboxFile | None:
+    return (
+        InboxFile.objects.filter(sha256=digest, state=State.DONE)
+        .exclude(pk=exclude_id)
+        .order_by("pk")
+        .first()
+    )
+
+
+def _file_duplicate(
+    row: InboxFile, original: InboxFile, digest: str, size: int
+) -> dict:
+    finished = timezone.now()
+    destination = storage.archive_path(file_id=row.pk, name=row.name, when=finished)
+    InboxFile.objects.filter(pk=row.pk, state=State.IMPORTING).update(
+        state=State.DUPLICATE,
+        sha256=digest,
+        size=size,
+        duplicate_of=original,
+        finished_at=finished,
+        stored_path=str(destination),
+        error=(
+            f"Same content as file #{original.pk} ({original.name}); nothing imported."
+        ),
+    )
+    row.refresh_from_db()
+    file_settle(row)
+    notify_publish(row.pk)
+    return file_summary(row)
+
+
+def _file_defer(row: InboxFile) -> dict:
+    """Put a file back in the queue for later; its twin decides its fate."""
+    from ..tasks import import_file
+
+    if InboxFile.objects.filter(pk=row.pk, state=State.IMPORTING).update(
+        state=State.QUEUED, queued_at=timezone.now(), attempts=F("attempts") - 1
+    ):
+        try:
+            import_file.apply_async(
+                args=(row.pk,), task_id=row.task_id, countdown=TWIN_RETRY_COUNTDOWN
+            )
+        except Exception:
+            logger.warning("Could not defer file #%s; the next scan retries.", row.pk)
+    return {
+        "status": "deferred",
+        "file_id": row.pk,
+        "reason": "identical file importing",
+    }
+
+
+def _file_fail(row: InboxFile, reason: str) -> dict:
+    """Record a failed import, move the file to failed/ with its reason."""
+    destination = storage.failed_path(file_id=row.pk, name=row.name)
+    InboxFile.objects.filter(pk=row.pk, state=State.IMPORTING).update(
+        state=State.FAILED,
+        error=reason,
+        finished_at=timezone.now(),
+        stored_path=str(destination),
+    )
+    row.refresh_from_db()
+    logger.warning("File #%s (%s) failed: %s", row.pk, row.name, reason)
+    file_settle(row)
+    notify_publish(row.pk)
+    return file_summary(row)
+
+
+def file_settle(row: InboxFile) -> None:
+    """Move a finished file from processing to where the ledger says it goes."""
+    source, destination = row.processing_path, Path(row.stored_path)
+    if row.stored_path and source != destination and source.exists():
+        try:
+            storage.move_exclusive(source, destination)
+        except FileExistsError:
+            logger.error("Cannot settle %s: %s already exists.", source, destination)
+            return
+        except FileNotFoundError:
+            pass  # Settled concurrently.
+    if row.state == State.FAILED and row.stored_path:
+        reason = storage.reason_path(destination)
+        text = file_failure_paragraph(row) + "\n"
+        # Rewritten when a re-import failed for another reason than before.
+        if not reason.exists() or reason.read_text(encoding="utf-8") != text:
+            storage.write_text_atomic(reason, text)
+
+
+def file_failure_paragraph(row: InboxFile) -> str:
+    """Return one paragraph telling people why a file failed and what to do."""
+    error = " ".join(row.error.split()) or "No reason was recorded."
+    if not error.endswith((".", "!", "?")):
+        error += "."
+    return (
+        f"{row.name} (ledger #{row.pk}) was not imported: {error} Nothing from "
+        "this file was written to the catalogue. Fix it and drop it into the "
+        "inbox again, or re-import it from the admin once fixed in place."
+    )
+
+
+def file_summary(row: InboxFile, *, seconds: float | None = None) -> dict:
+    """Return the small JSON summary stored as the task result and emailed."""
+    if seconds is None:
+        seconds = row.duration or 0.0
+    return {
+        "status": row.state,
+        "file_id": row.pk,
+        "file": row.name,
+        "imported": row.rows_imported,
+        "updated": row.rows_updated,
+        "rejected": row.rows_rejected,
+        "total": row.rows_total,
+        "seconds": round(seconds, 3),
+        **({"error": row.error} if row.error else {}),
+        **({"ignored_columns": row.ignored_columns} if row.ignored_columns else {}),
+    }

@@ -1,0 +1,236 @@
+"""Scan an inbox: register stable files once, queue them, repair the ledger.
+
+Safe to run concurrently with itself and with imports: a discovered file
+has one ledger row (partial unique index), files move by exclusive moves,
+state by conditional UPDATEs.
+"""
+
+import datetime
+import logging
+import os
+import time
+from collections import Counter
+from pathlib import Path
+
+from django.core.exceptions import ImproperlyConfigured
+from django.db import IntegrityError
+from django.db.models import Q
+from django.utils import timezone
+
+from .. import conf, locks, scanner, storage
+from ..importers import FileRejected, importer_for
+from ..importers.registry import importer_names
+from ..models import InboxFile
+from .dispatch import file_queue, import_publish, notify_publish
+from .imports import file_settle
+
+logger = logging.getLogger(__name__)
+
+State = InboxFile.State
+FINAL = InboxFile.FINAL_STATES
+#: Seconds a finished file may wait for its email before a scan resends it.
+NOTIFY_GRACE = 60
+
+
+def inbox_scan(*, inbox: str | None = None, importer: str | None = None) -> dict:
+    """Register new stable files in *inbox*, queue them, and repair the ledger.
+
+    *importer* (a scheduled scan's kwarg) names the dataset of every file
+    in the inbox; without it each file's name prefix decides. Side effects:
+    ledger rows created/updated, files moved into the inbox's processing
+    folder, import and notify messages published. Safe to run concurrently
+    with itself and with imports.
+    """
+    root = conf.resolve_inbox(inbox)
+    if importer and importer not in importer_names():
+        raise ImproperlyConfigured(
+            f"Unknown importer {importer!r} in the scan's kwargs; known: "
+            f"{', '.join(importer_names())}."
+        )
+    processing = storage.processing_dir(root)
+    if processing.is_symlink():
+        # Files moved through it would leave the inbox for wherever it points.
+        raise ImproperlyConfigured(
+            f"{processing} is a symbolic link; refusing to scan {root}."
+        )
+    processing.mkdir(parents=True, exist_ok=True)
+    summary: Counter[str] = Counter()
+    seen: set[str] = set()
+    for found in scanner.inbox_list(root):
+        seen.add(str(found.path))
+        try:
+            summary[_found_register(found=found, inbox=root, importer=importer)] += 1
+        except Exception:
+            # One odd file must not stop the scan of the others.
+            logger.exception("Could not register %s", found.path)
+            summary["errors"] += 1
+    summary.update(_inbox_repair(inbox=root, seen=seen))
+    return {"inbox": str(root), "seen": len(seen), **summary}
+
+
+def _found_register(
+    *, found: scanner.FoundFile, inbox: Path, importer: str | None = None
+) -> str:
+    if found.refused:
+        return _found_refuse(found=found, inbox=inbox)
+    try:
+        row, created = InboxFile.objects.get_or_create(
+            inbox_path=str(found.path),
+            state=State.DISCOVERED,
+            defaults={
+                "name": found.name,
+                "inbox": str(inbox),
+                "size": found.size,
+                "mtime": found.mtime,
+                "importer": importer or importer_name(found.name),
+            },
+        )
+    except IntegrityError:
+        # A concurrent scan registered it and queued it before our get.
+        return "raced"
+    if not created and (row.size, row.mtime) != (found.size, found.mtime):
+        InboxFile.objects.filter(pk=row.pk, state=State.DISCOVERED).update(
+            size=found.size, mtime=found.mtime
+        )
+        return "changing"
+    if time.time() - found.mtime < conf.min_file_age():
+        return "waiting"
+    try:
+        storage.move_exclusive(found.path, row.processing_path)
+    except FileNotFoundError:
+        # A concurrent scan moved it; it queues it too. If our listing was
+        # older than its move, the row we just made is a stale sighting.
+        _sighting_forget(row)
+        return "raced"
+    except FileExistsError:
+        logger.error(
+            "%s is taken; leaving %s in the inbox", row.processing_path, found.path
+        )
+        return "conflicts"
+    return "queued" if file_queue(row.pk, from_states=[State.DISCOVERED]) else "raced"
+
+
+def _sighting_forget(row: InboxFile) -> bool:
+    """Delete a DISCOVERED row made from a listing older than the file's move.
+
+    A scan that listed a file just before a concurrent scan took it can
+    register it again after the other row left DISCOVERED. Such a row has
+    no file behind it (neither in the inbox nor in its processing path)
+    and the same path, size and mtime as an entry that already took the
+    file; only then is it deleted, so a file really deleted from the inbox
+    is still recorded as vanished.
+    """
+    if os.path.lexists(row.inbox_path) or os.path.lexists(row.processing_path):
+        return False
+    taken = (
+        InboxFile.objects.filter(
+            inbox_path=row.inbox_path, size=row.size, mtime=row.mtime
+        )
+        .exclude(pk=row.pk)
+        .exclude(state=State.DISCOVERED)
+    )
+    if not taken.exists():
+        return False
+    deleted, _ = InboxFile.objects.filter(pk=row.pk, state=State.DISCOVERED).delete()
+    return bool(deleted)
+
+
+def importer_name(filename: str) -> str:
+    try:
+        return importer_for(filename=filename).name
+    except FileRejected:
+        return ""  # Recorded as the failure reason when it is imported.
+
+
+def _found_refuse(*, found: scanner.FoundFile, inbox: Path) -> str:
+    """Record a file the scanner will not read and move it out of the way."""
+    row = InboxFile.objects.create(
+        name=found.name,
+        inbox=str(inbox),
+        inbox_path=str(found.path),
+        state=State.FAILED,
+        error=found.refused,
+        finished_at=timezone.now(),
+    )
+    destination = storage.failed_path(file_id=row.pk, name=row.name)
+    InboxFile.objects.filter(pk=row.pk).update(stored_path=str(destination))
+    try:
+        storage.move_exclusive(found.path, destination)
+        storage.write_text_atomic(
+            storage.reason_path(destination), found.refused + "\n"
+        )
+    except FileNotFoundError:
+        # A concurrent scan refused it first and keeps the only record.
+        InboxFile.objects.filter(pk=row.pk).delete()
+        return "raced"
+    except OSError:
+        logger.exception("Could not move refused %s", found.path)
+    notify_publish(row.pk)
+    return "refused"
+
+
+def _inbox_repair(*, inbox: Path, seen: set[str]) -> Counter[str]:
+    """Finish what crashed scans, dead workers and lost messages left undone."""
+    repaired: Counter[str] = Counter()
+    now = timezone.now()
+    in_inbox = InboxFile.objects.filter(inbox=str(inbox))
+
+    # Moved into processing by a scan that died before queueing it.
+    for row in in_inbox.filter(state=State.DISCOVERED):
+        if row.inbox_path in seen:
+            continue
+        if row.processing_path.exists():
+            if file_queue(row.pk, from_states=[State.DISCOVERED]):
+                repaired["recovered"] += 1
+        elif _sighting_forget(row):
+            repaired["forgotten"] += 1
+        elif not Path(row.inbox_path).exists():
+            repaired["vanished"] += InboxFile.objects.filter(
+                pk=row.pk, state=State.DISCOVERED
+            ).update(
+                state=State.FAILED,
+                finished_at=now,
+                error="The file disappeared from the inbox before it was taken.",
+            )
+
+    # Finished (done/failed/duplicate) but the file never left processing.
+    processing = storage.processing_dir(inbox)
+    ids = [_id_prefix(entry.name) for entry in processing.iterdir()]
+    for row in InboxFile.objects.filter(pk__in=[i for i in ids if i], state__in=FINAL):
+        file_settle(row)
+        repaired["settled"] += 1
+
+    # Importing, but nobody holds the lock: the worker died mid-import.
+    for file_id in in_inbox.filter(state=State.IMPORTING).values_list("pk", flat=True):
+        with locks.file_lock(file_id) as free:
+            if free and InboxFile.objects.filter(
+                pk=file_id, state=State.IMPORTING
+            ).update(state=State.QUEUED, queued_at=now, dispatched_at=None):
+                logger.warning("Import of file #%s was interrupted; requeued.", file_id)
+                row = InboxFile.objects.get(pk=file_id)
+                import_publish(file_id, row.task_id)
+                repaired["resumed"] += 1
+
+    # Queued, but the doorbell may have been lost (a broker restart).
+    stale = now - datetime.timedelta(seconds=conf.redispatch_after())
+    for file_id, task_id in in_inbox.filter(
+        Q(dispatched_at__lt=stale) | Q(dispatched_at__isnull=True, queued_at__lt=stale),
+        state=State.QUEUED,
+    ).values_list("pk", "task_id"):
+        import_publish(file_id, task_id)
+        repaired["redispatched"] += 1
+
+    # Finished, but the email never went out.
+    for file_id in in_inbox.filter(
+        state__in=FINAL,
+        notify_state=InboxFile.Notify.PENDING,
+        finished_at__lt=now - datetime.timedelta(seconds=NOTIFY_GRACE),
+    ).values_list("pk", flat=True):
+        notify_publish(file_id)
+        repaired["renotified"] += 1
+    return repaired
+
+
+def _id_prefix(name: str) -> int | None:
+    head, _sep, _rest = name.partition("-")
+    return int(head) if head.isdigit() else None

@@ -1,0 +1,195 @@
+"""Bring files in other than by the inbox scan: uploads and ``ingest_file``."""
+
+import codecs
+import logging
+import os
+import re
+import shutil
+import time
+import uuid
+from collections.abc import Iterable
+from pathlib import Path
+
+from django.db import transaction
+from django.utils import timezone
+
+from .. import conf, storage
+from ..models import InboxFile
+from .dispatch import file_queue
+from .scan import importer_name
+
+logger = logging.getLogger(__name__)
+
+State = InboxFile.State
+FINAL = InboxFile.FINAL_STATES
+
+
+def file_register_path(*, path: Path) -> InboxFile:
+    """Copy a file from anywhere into the default inbox's processing folder.
+
+    Used by ``ingest_file``; the caller's file is left where it is.
+    """
+    inbox = conf.inbox_dir()
+    storage.processing_dir(inbox).mkdir(parents=True, exist_ok=True)
+    info = path.stat()
+    row = InboxFile.objects.create(
+        name=path.name,
+        inbox=str(inbox),
+        inbox_path=str(path.resolve()),
+        source=InboxFile.Source.COMMAND,
+        size=info.st_size,
+        mtime=info.st_mtime,
+        importer=importer_name(path.name),
+        state=State.QUEUED,
+        task_id=str(uuid.uuid4()),
+        queued_at=timezone.now(),
+    )
+    temporary = row.processing_path.with_name(f".{row.processing_path.name}.tmp")
+    storage.move_exclusive(_copy(path, temporary), row.processing_path)
+    return row
+
+
+def _copy(src: Path, dst: Path) -> Path:
+    shutil.copyfile(src, dst)
+    return dst
+
+
+# --- Upload ---------------------------------------------------------------
+
+#: Longest original name kept, in UTF-8 bytes: ``<id>-<name>`` and the
+#: hidden temporary names built from it must fit a 255-byte file name.
+UPLOAD_NAME_MAX_BYTES = 160
+_UPLOAD_NAME_UNSAFE = re.compile(r"[\x00-\x1f\x7f]")
+_WIDE_BOMS = (
+    codecs.BOM_UTF32_LE,
+    codecs.BOM_UTF32_BE,
+    codecs.BOM_UTF16_LE,
+    codecs.BOM_UTF16_BE,
+)
+
+
+class UploadRejected(Exception):
+    """An upload refused before it reached the ledger; the message says why."""
+
+
+def upload_name(name: str) -> str:
+    """Return the client's file name reduced to one safe path component.
+
+    Only the last component survives (``../../x.csv`` → ``x.csv``), control
+    characters and leading dots go, long names are shortened keeping
+    ``.csv``. The result is only ever used after ``<ledger id>-``.
+    """
+    base = re.split(r"[/\\]", name)[-1]
+    base = _UPLOAD_NAME_UNSAFE.sub("", base).strip().lstrip(".").strip()
+    stem, dot, suffix = base.rpartition(".")
+    if not dot or suffix.lower() != "csv" or not stem.strip():
+        raise UploadRejected(
+            f"{name or '(no name)'!r} is not a .csv file: only CSV files are imported."
+        )
+    encoded = stem.encode("utf-8")[: UPLOAD_NAME_MAX_BYTES - len(".csv")]
+    return encoded.decode("utf-8", errors="ignore").strip() + "." + suffix
+
+
+def file_upload(*, name: str, chunks: Iterable[bytes]) -> InboxFile:
+    """Store one uploaded CSV, register it in the ledger and queue its import.
+
+    The bytes go to a hidden temporary file in the default inbox's
+    processing folder (the scanner never lists it), checked on the way
+    (size limit; text, not binary). The ledger row
+    (``source=upload``) is created, the file moved to its processing path
+    and the row queued in one transaction, so no scan ever sees the row
+    before it is QUEUED and none can import it a second time; the import
+    message is published on commit. Not idempotent: every call is a new
+    upload (a second copy of the same content becomes a duplicate).
+
+    Raises :class:`UploadRejected` with a message for the uploader.
+    """
+    display = upload_name(name)
+    inbox = conf.inbox_dir()
+    processing = storage.processing_dir(inbox)
+    processing.mkdir(parents=True, exist_ok=True)
+    temporary = processing / f".upload-{uuid.uuid4().hex}.tmp"
+    committed: list[bool] = []
+    stored: Path | None = None
+    try:
+        size = _upload_write(chunks, temporary, limit=conf.max_upload_size())
+        with transaction.atomic():
+            row = InboxFile.objects.create(
+                name=display,
+                inbox=str(inbox),
+                inbox_path=str(temporary),
+                source=InboxFile.Source.UPLOAD,
+                size=size,
+                mtime=time.time(),
+                importer=importer_name(display),
+                state=State.DISCOVERED,
+            )
+            stored = row.processing_path
+            storage.move_exclusive(temporary, stored)
+            transaction.on_commit(lambda: committed.append(True))
+            if not file_queue(
+                row.pk, from_states=[State.DISCOVERED], inbox_path=str(stored)
+            ):
+                raise RuntimeError(f"Upload #{row.pk} left DISCOVERED unexpectedly.")
+    except BaseException:
+        # Nothing may stay behind for a row that never committed.
+        temporary.unlink(missing_ok=True)
+        if stored is not None and not committed:
+            stored.unlink(missing_ok=True)
+        raise
+    row.refresh_from_db()
+    return row
+
+
+def _upload_write(chunks: Iterable[bytes], path: Path, *, limit: int) -> int:
+    """Write *chunks* to the new file *path*, refusing what is not CSV text.
+
+    Binary content (a NUL byte: no text encoding the importers read has
+    one) and UTF-16/32 are refused here, as is a file that declares UTF-8
+    with a BOM but is not; which 8-bit encoding the rest is in is the
+    importer's call, and its verdict is recorded in the ledger.
+    """
+    decoder: codecs.IncrementalDecoder | None = None
+    size = 0
+    with open(path, "xb") as handle:
+        for chunk in chunks:
+            if not chunk:
+                continue
+            if size + len(chunk) > limit:
+                raise UploadRejected(
+                    f"The file is larger than the upload limit of {limit:,} bytes."
+                )
+            if not size:
+                if chunk.startswith(_WIDE_BOMS):
+                    raise UploadRejected(
+                        'The file is UTF-16/32 text (Excel\'s "Unicode text"); '
+                        'save it as "CSV UTF-8" instead.'
+                    )
+                if chunk.startswith(codecs.BOM_UTF8):
+                    decoder = codecs.getincrementaldecoder("utf-8")()
+            if b"\0" in chunk:
+                raise UploadRejected(
+                    "The file contains NUL bytes: it is binary, not CSV text."
+                )
+            if decoder is not None:
+                try:
+                    decoder.decode(chunk)
+                except UnicodeDecodeError as exc:
+                    raise UploadRejected(
+                        "The file starts with a UTF-8 mark but is not UTF-8 "
+                        f"text (bad byte at offset {size + exc.start})."
+                    ) from None
+            handle.write(chunk)
+            size += len(chunk)
+        if decoder is not None:
+            try:
+                decoder.decode(b"", final=True)
+            except UnicodeDecodeError:
+                raise UploadRejected(
+                    "The file is not UTF-8 text (it ends inside a character)."
+                ) from None
+        if not size:
+            raise UploadRejected("The file is empty.")
+        handle.flush()
+        os.fsync(handle.fileno())
+    return size
