@@ -12,6 +12,7 @@ from collections.abc import Iterable
 from django.db import transaction
 from django.utils import timezone
 
+from .. import conf, notify
 from ..models import InboxFile
 
 logger = logging.getLogger(__name__)
@@ -55,7 +56,17 @@ def import_publish(file_id: int, task_id: str) -> None:
 
 
 def notify_publish(file_id: int) -> None:
+    """Queue the email about a finished file, once the outcome has committed.
+
+    With nobody to tell, record that at once instead: a task whose only
+    work is writing "no recipients" costs every small file a broker round
+    trip and a worker slot.
+    """
     from ..tasks import notify_file
+
+    if not conf.notify_emails():
+        transaction.on_commit(lambda: notify.file_notify(file_id=file_id))
+        return
 
     def publish() -> None:
         try:

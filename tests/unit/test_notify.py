@@ -78,6 +78,19 @@ def test_without_recipients_the_email_is_skipped_and_recorded(eager, settings):
     assert "INGEST_NOTIFY_EMAILS" in row.notify_error
 
 
+def test_without_recipients_no_notify_task_is_queued(published, settings):
+    """Nobody to tell costs no message: the skip is recorded by the import."""
+    settings.INGEST_NOTIFY_EMAILS = []
+    settings.ADMINS = []
+    drop("books.csv", books_csv(("A", "B", 2000)))
+    services.inbox_scan()
+    row = InboxFile.objects.get()
+    services.file_import(file_id=row.pk, task_id=row.task_id)
+    row.refresh_from_db()
+    assert (row.state, row.notify_state) == (State.DONE, Notify.SKIPPED)
+    assert [call["task"] for call in published] == ["ingest.tasks.import_file"]
+
+
 def test_notifying_twice_sends_one_email(eager):
     row = imported("books.csv", books_csv(("A", "B", 2000)))
     assert notify.file_notify(file_id=row.pk) == "unchanged"
