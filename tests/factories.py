@@ -55,3 +55,17 @@ def hold_lock_elsewhere(file_id: int):
             yield
         finally:
             os.close(fd)
+
+
+def ledger_row(name: str, state: str = "done", **fields):
+    """Create a ledger entry directly, for tests of what shows it."""
+    from ingest.models import InboxFile
+
+    defaults = {
+        "inbox": "/srv/inbox",
+        "inbox_path": f"/srv/inbox/{name}",
+        "task_id": f"task-{name}",
+        "rows_total": 3,
+        "rows_imported": 3,
+    }
+    return InboxFile.objects.create(name=name, state=state, **{**defaults, **fields})

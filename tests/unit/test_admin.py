@@ -9,6 +9,7 @@ from django.urls import reverse
 from django_celery_results.models import TaskResult
 
 from ingest.models import InboxFile, RowRejection
+from tests.factories import ledger_row
 
 pytestmark = pytest.mark.django_db(transaction=True, databases="__all__")
 
@@ -39,17 +40,6 @@ def default_schedule():
     """Recreate the "Scan inbox" task: a transactional test flushes migration data."""
     migration = importlib.import_module("ingest.migrations.0002_default_schedule")
     migration.create_schedule(apps, None)
-
-
-def ledger_row(name: str, state: str = State.DONE, **fields) -> InboxFile:
-    defaults = {
-        "inbox": "/srv/inbox",
-        "inbox_path": f"/srv/inbox/{name}",
-        "task_id": f"task-{name}",
-        "rows_total": 3,
-        "rows_imported": 3,
-    }
-    return InboxFile.objects.create(name=name, state=state, **{**defaults, **fields})
 
 
 def reimport(client, *rows: InboxFile):

@@ -16,21 +16,11 @@ from django_celery_results.models import TaskResult
 
 from ingest import selectors
 from ingest.models import InboxFile, RowRejection
+from tests.factories import ledger_row
 
 pytestmark = pytest.mark.django_db(transaction=True, databases="__all__")
 
 State = InboxFile.State
-
-
-def ledger_row(name: str, state: str = State.DONE, **fields) -> InboxFile:
-    defaults = {
-        "inbox": "/srv/inbox",
-        "inbox_path": f"/srv/inbox/{name}",
-        "task_id": f"task-{name}",
-        "rows_total": 3,
-        "rows_imported": 3,
-    }
-    return InboxFile.objects.create(name=name, state=state, **{**defaults, **fields})
 
 
 def running_row(name: str = "big.csv", percent: float = 42.0) -> InboxFile:
