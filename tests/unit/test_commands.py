@@ -10,6 +10,7 @@ import pytest
 from django.apps import apps
 from django.contrib.auth.models import User
 from django.core.management import CommandError, call_command
+from django.utils import timezone
 from django_celery_beat.models import PeriodicTask
 
 from ingest.models import Book, InboxFile
@@ -54,6 +55,15 @@ def test_ingest_scan_accepts_an_inbox_under_an_allowed_root(
     summary = json.loads(run("ingest_scan", "--inbox", str(other)))
     assert (summary["inbox"], summary["queued"]) == (str(other.resolve()), 1)
     assert InboxFile.objects.get().inbox == str(other.resolve())
+
+
+def test_ingest_status_shows_times_in_the_configured_time_zone(settings):
+    settings.TIME_ZONE = "Europe/Kyiv"
+    row = InboxFile.objects.create(
+        name="books.csv", inbox="/in", inbox_path="/in/books.csv", state=State.DONE
+    )
+    local = timezone.localtime(row.discovered_at).strftime("%Y-%m-%d %H:%M:%S")
+    assert run("ingest_status").splitlines()[1].endswith(local)
 
 
 def test_ingest_status_prints_recent_files_as_a_table():

@@ -1,6 +1,7 @@
 """Print recent ledger entries as a table."""
 
 from django.core.management.base import BaseCommand
+from django.utils import timezone
 
 from ingest import selectors
 
@@ -38,6 +39,6 @@ class Command(BaseCommand):
                     row.rows_updated,
                     row.rows_rejected,
                     duration,
-                    row.discovered_at.strftime("%Y-%m-%d %H:%M:%S"),
+                    timezone.localtime(row.discovered_at).strftime("%Y-%m-%d %H:%M:%S"),
                 )
             )
