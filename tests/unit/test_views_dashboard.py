@@ -231,6 +231,9 @@ def test_the_dashboard_is_paginated(staff):
     second = staff.get(reverse("ingest:home"), {"page": 2})
     assert len(first) == 25 and len(second.context["rows"]) == 5
     assert "Page 2 of 2" in second.content.decode()
+    assert 'href="?page=1" rel="prev"' in second.content.decode()
+    filtered = staff.get(reverse("ingest:home"), {"state": "done"}).content.decode()
+    assert 'href="?state=done&amp;page=2" rel="next"' in filtered
     assert {r.name for r, _ in first}.isdisjoint(
         {r.name for r, _ in second.context["rows"]}
     )
@@ -386,6 +389,7 @@ def test_a_file_page_pages_its_rejected_rows(staff):
     assert "bad 0<" in first.content.decode()
     assert "bad 59<" in second.content.decode()
     assert "Page 2 of 2" in second.content.decode()
+    assert 'href="?page=1" rel="prev"' in second.content.decode()
 
 
 def test_a_failed_file_offers_re_import_and_it_queues_the_file(staff, published):
