@@ -7,7 +7,8 @@ start-up, when the pidbox exchange table is being written). The same holds
 for its exchange tables. Here every file is written under a hidden temporary
 name and renamed into place, which readers observe atomically, and a
 consumer takes a message by renaming it into its own folder on the same
-filesystem, so two consumers can never both read it.
+filesystem, so two consumers can never both read it. A binding reaches the
+exchange table on disk before any thread of the process can route by it.
 """
 
 import os
@@ -76,6 +77,19 @@ class Channel(filesystem.Channel):
         except FileNotFoundError:
             return []
         return [filesystem.exchange_queue_t(*entry) for entry in table]
+
+    def queue_bind(self, queue, exchange=None, routing_key="", arguments=None, **kw):
+        # kombu records a binding in the process-wide state before it writes
+        # the exchange table, so another thread of this process can publish
+        # through the not-yet-written table and lose the message to the
+        # dead-letter queue. Write the table first.
+        exchange = exchange or "amq.direct"
+        if not self.state.has_binding(queue, exchange, routing_key):
+            meta = self.typeof(exchange).prepare_bind(
+                queue, exchange, routing_key, arguments
+            )
+            self._queue_bind(exchange, *meta)
+        super().queue_bind(queue, exchange, routing_key, arguments, **kw)
 
     def _queue_bind(self, exchange, routing_key, pattern, queue):
         entry = filesystem.exchange_queue_t(

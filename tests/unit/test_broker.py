@@ -5,7 +5,7 @@ import time
 
 from kombu import Connection, Consumer, Exchange, Producer, Queue
 
-from myproject.broker import Transport
+from myproject.broker import Channel, Transport
 
 
 def _connection(folder) -> Connection:
@@ -93,3 +93,27 @@ def test_exchange_tables_are_never_read_half_written(tmp_path):
     assert failures == []
     with _connection(tmp_path) as conn:
         assert len(conn.default_channel.get_table("fan")) == 120
+
+
+def test_a_binding_is_on_disk_before_the_process_can_route_by_it(tmp_path, monkeypatch):
+    """No thread may see a binding in memory whose exchange table is unwritten."""
+    (tmp_path / "control").mkdir()
+    (tmp_path / "queue").mkdir()
+    in_memory_when_written = []
+    original = Channel._queue_bind
+
+    def spy(self, exchange, routing_key, pattern, queue):
+        in_memory_when_written.append(
+            self.state.has_binding(queue, exchange, routing_key)
+        )
+        return original(self, exchange, routing_key, pattern, queue)
+
+    monkeypatch.setattr(Channel, "_queue_bind", spy)
+    name = f"bind-order-{tmp_path.name}"
+    with _connection(tmp_path) as conn:
+        channel = conn.default_channel
+        channel.exchange_declare(name, "direct")
+        channel.queue_declare(name)
+        channel.queue_bind(name, name, name)
+        assert channel.get_table(name) == [(name, "", name)]
+    assert in_memory_when_written[0] is False
