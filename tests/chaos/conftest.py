@@ -94,11 +94,10 @@ def chaos_settings(settings):
     return settings
 
 
-@pytest.fixture
-def private_postgres() -> Iterator[PrivatePostgres]:
-    """Start a PostgreSQL of our own, which the scenario may stop and start."""
+def _private(server_class) -> Iterator:
+    """Start a private server, yield it, always destroy it."""
     try:
-        server = PrivatePostgres()
+        server = server_class()
     except ServiceUnavailable as exc:
         unavailable(str(exc))
     try:
@@ -106,20 +105,18 @@ def private_postgres() -> Iterator[PrivatePostgres]:
         yield server
     finally:
         server.destroy()
+
+
+@pytest.fixture
+def private_postgres() -> Iterator[PrivatePostgres]:
+    """Start a PostgreSQL of our own, which the scenario may stop and start."""
+    yield from _private(PrivatePostgres)
 
 
 @pytest.fixture
 def private_redis() -> Iterator[PrivateRedis]:
     """Start a Redis of our own, which the scenario may restart (losing all)."""
-    try:
-        server = PrivateRedis()
-    except ServiceUnavailable as exc:
-        unavailable(str(exc))
-    try:
-        server.start()
-        yield server
-    finally:
-        server.destroy()
+    yield from _private(PrivateRedis)
 
 
 @pytest.hookimpl(wrapper=True)
