@@ -1,6 +1,8 @@
-"""Admin for the catalogue and the inbox-file ledger."""
+"""Admin for the catalogue, the inboxes and the inbox-file ledger."""
 
+from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin.helpers import ActionForm
 from django.http import (
     Http404,
     HttpRequest,
@@ -13,8 +15,9 @@ from django.utils.http import content_disposition_header
 
 from . import services
 from .errors_csv import errors_csv_filename, errors_csv_lines
-from .models import Author, Book, InboxFile, RowRejection
-from .tasks import scan_inbox
+from .forms import InboxForm, importer_choices
+from .importers import importer_names
+from .models import Author, Book, Inbox, InboxFile, RowRejection
 
 
 @admin.register(Author)
@@ -28,6 +31,94 @@ class BookAdmin(admin.ModelAdmin):
     search_fields = ["title", "author__name"]
     list_select_related = ["author"]
     autocomplete_fields = ["author"]
+
+
+@admin.register(Inbox)
+class InboxAdmin(admin.ModelAdmin):
+    """An inbox and its scan schedule, edited on one page."""
+
+    form = InboxForm
+    list_display = [
+        "name",
+        "folder_display",
+        "dataset_display",
+        "enabled",
+        "schedule_display",
+        "files_link",
+    ]
+    list_filter = ["enabled"]
+    search_fields = ["name", "folder"]
+    actions = ["scan_now"]
+    fieldsets = [
+        (None, {"fields": ["name", "folder", "importer", "enabled"]}),
+        ("Schedule", {"fields": ["scan_every", "scan_crontab"]}),
+        (
+            "Reading files",
+            {
+                "fields": [
+                    "encoding",
+                    "column_aliases",
+                    "min_file_age",
+                    "max_reject_rate",
+                ]
+            },
+        ),
+        ("Telling people", {"fields": ["notify_emails", "webhook_url"]}),
+    ]
+
+    def get_queryset(self, request):
+        return (
+            super()
+            .get_queryset(request)
+            .select_related("periodic_task__interval", "periodic_task__crontab")
+        )
+
+    @admin.display(description="Folder")
+    def folder_display(self, obj: Inbox) -> str:
+        return str(obj.path) + (" (default)" if obj.is_default else "")
+
+    @admin.display(description="Dataset")
+    def dataset_display(self, obj: Inbox) -> str:
+        return obj.importer or "by header"
+
+    @admin.display(description="Schedule")
+    def schedule_display(self, obj: Inbox) -> str:
+        return str(services.inbox_schedule(inbox=obj))
+
+    @admin.display(description="Files")
+    def files_link(self, obj: Inbox) -> str:
+        url = reverse("admin:ingest_inboxfile_changelist")
+        return format_html('<a href="{}?inbox__id__exact={}">files</a>', url, obj.pk)
+
+    def save_model(self, request, obj: Inbox, form, change) -> None:
+        services.inbox_save(inbox=obj, schedule=form.schedule())
+
+    def delete_model(self, request, obj: Inbox) -> None:
+        services.inbox_delete(inbox=obj)
+
+    def delete_queryset(self, request, queryset) -> None:
+        for inbox in queryset:
+            services.inbox_delete(inbox=inbox)
+
+    @admin.action(description="Scan selected inboxes now", permissions=["change"])
+    def scan_now(self, request: HttpRequest, queryset) -> None:
+        asked = [services.inbox_scan_request(inbox=inbox) for inbox in queryset]
+        if all(asked):
+            self.message_user(request, f"Scan of {len(asked)} inbox(es) queued.")
+        else:
+            self.message_user(
+                request,
+                "The broker is unreachable: scans run on schedule once it is back.",
+                messages.WARNING,
+            )
+
+
+class ReimportActionForm(ActionForm):
+    """The action bar's extra field: the dataset re-imported files go to."""
+
+    importer = forms.ChoiceField(
+        label="Dataset", required=False, choices=importer_choices
+    )
 
 
 #: Rejected rows shown inline on a ledger entry; the rest are linked.
@@ -78,7 +169,9 @@ class InboxFileAdmin(admin.ModelAdmin):
     list_display = [
         "id",
         "name",
+        "inbox",
         "state",
+        "dataset_display",
         "rows_imported",
         "rows_updated",
         "rows_rejected",
@@ -88,10 +181,21 @@ class InboxFileAdmin(admin.ModelAdmin):
         "discovered_at",
         "task_link",
     ]
-    list_filter = ["state", "source", "importer", "notify_state", "discovered_at"]
+    list_filter = [
+        "state",
+        "inbox",
+        "source",
+        "importer",
+        "importer_chosen_by",
+        "notify_state",
+        "discovered_at",
+    ]
+    list_select_related = ["inbox"]
+    action_form = ReimportActionForm
     search_fields = ["name", "inbox_path", "stored_path", "sha256", "task_id"]
     date_hierarchy = "discovered_at"
     readonly_fields = [f.name for f in InboxFile._meta.fields] + [
+        "dataset_display",
         "duration_display",
         "task_link",
         "errors_links",
@@ -102,6 +206,13 @@ class InboxFileAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
+
+    @admin.display(description="Dataset")
+    def dataset_display(self, obj: InboxFile) -> str:
+        if not obj.importer:
+            return "-"
+        how = obj.get_importer_chosen_by_display() if obj.importer_chosen_by else ""
+        return f"{obj.importer} ({how.lower()})" if how else obj.importer
 
     @admin.display(description="Duration")
     def duration_display(self, obj: InboxFile) -> str:
@@ -135,8 +246,14 @@ class InboxFileAdmin(admin.ModelAdmin):
 
     @admin.action(description="Re-import selected files", permissions=["change"])
     def reimport(self, request: HttpRequest, queryset) -> None:
-        count = services.files_requeue(files=queryset)
-        self.message_user(request, f"{count} file(s) queued for import.")
+        """Queue the files again, as the dataset chosen beside the action."""
+        importer = request.POST.get("importer", "")
+        if importer and importer not in importer_names():
+            self.message_user(request, f"Unknown dataset {importer!r}.", messages.ERROR)
+            return
+        count = services.files_requeue(files=queryset, importer=importer)
+        into = f" as {importer}" if importer else ""
+        self.message_user(request, f"{count} file(s) queued for import{into}.")
 
     def get_urls(self):
         scan = path(
@@ -170,13 +287,20 @@ class InboxFileAdmin(admin.ModelAdmin):
         return response
 
     def scan_view(self, request: HttpRequest) -> HttpResponseRedirect:
-        """Queue one scan of the default inbox now (POST only)."""
+        """Queue one scan of every enabled inbox now (POST only)."""
         changelist = reverse("admin:ingest_inboxfile_changelist")
         if request.method != "POST" or not self.has_change_permission(request):
             self.message_user(
                 request, "Scanning needs a POST by staff.", messages.ERROR
             )
             return HttpResponseRedirect(changelist)
-        scan_inbox.delay()
-        self.message_user(request, "Scan of the inbox queued.")
+        inboxes = services.inboxes_enabled()
+        if all([services.inbox_scan_request(inbox=inbox) for inbox in inboxes]):
+            self.message_user(request, f"Scan of {len(inboxes)} inbox(es) queued.")
+        else:
+            self.message_user(
+                request,
+                "The broker is unreachable: scans run on schedule once it is back.",
+                messages.WARNING,
+            )
         return HttpResponseRedirect(changelist)

@@ -62,20 +62,6 @@ def csv_encoding() -> str:
     return str(settings.INGEST_CSV_ENCODING)
 
 
-def inbox_encoding(inbox: str) -> str:
-    """Return the encoding declared for files of *inbox*, or "" if none is.
-
-    ``INGEST_INBOX_ENCODINGS`` lists ``<folder>=<encoding>`` entries, e.g.
-    one folder where a 1C server drops cp1251 exports.
-    """
-    folder = Path(inbox).resolve()
-    for entry in settings.INGEST_INBOX_ENCODINGS:
-        path, _sep, encoding = entry.rpartition("=")
-        if path and Path(path).resolve() == folder:
-            return encoding.strip()
-    return ""
-
-
 def progress_interval() -> float:
     return float(settings.INGEST_PROGRESS_INTERVAL)
 

@@ -1,11 +1,18 @@
-"""Forms of the dashboard: the CSV upload and the state filter."""
+"""Forms of the dashboard and admin: upload, filters, inboxes, re-import."""
 
 from django import forms
+from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import UploadedFile
 from django.core.files.uploadhandler import FileUploadHandler, StopUpload
 
-from . import conf
-from .models import InboxFile
+from . import conf, services
+from .importers import importer_names
+from .models import Inbox, InboxFile
+
+
+def importer_choices() -> list[tuple[str, str]]:
+    """Return the dataset choices of a form: blank = routed by the header."""
+    return [("", "By header"), *((name, name) for name in importer_names())]
 
 
 class UploadLimitHandler(FileUploadHandler):
@@ -79,6 +86,19 @@ class UploadForm(forms.Form):
         label="CSV files",
         help_text="One or several .csv files, or drop them here.",
     )
+    importer = forms.ChoiceField(
+        label="Dataset",
+        required=False,
+        choices=importer_choices,
+        help_text="Blank: the inbox's dataset, else the one the header matches.",
+    )
+    inbox = forms.ModelChoiceField(
+        label="Inbox",
+        required=False,
+        queryset=Inbox.objects.all(),
+        empty_label="Default inbox",
+        help_text="Its recipients, encoding and column aliases apply.",
+    )
 
     def clean_file(self) -> list[UploadedFile]:
         limit = conf.max_upload_size()
@@ -106,3 +126,139 @@ class StateFilterForm(forms.Form):
         required=False,
         choices=[("", "All states"), *InboxFile.State.choices],
     )
+
+
+class StateInboxFilterForm(StateFilterForm):
+    """The dashboard's filter: one ledger state and one inbox, or all."""
+
+    inbox = forms.ModelChoiceField(
+        label="Inbox",
+        required=False,
+        queryset=Inbox.objects.all(),
+        empty_label="All inboxes",
+    )
+
+
+class ReimportForm(forms.Form):
+    """Re-import one file, as the dataset staff choose (default: as before)."""
+
+    importer = forms.ChoiceField(
+        label="Dataset", required=False, choices=importer_choices
+    )
+
+
+class InboxForm(forms.ModelForm):
+    """An inbox and its schedule: every N seconds, or a crontab line."""
+
+    importer = forms.ChoiceField(
+        label="Dataset", required=False, choices=importer_choices
+    )
+    webhook_url = forms.URLField(
+        label="Webhook URL",
+        required=False,
+        assume_scheme="https",
+        help_text="Receives a signed JSON POST when each file is finished.",
+    )
+    scan_every = forms.IntegerField(
+        label="Scan every (seconds)",
+        required=False,
+        min_value=1,
+        help_text="Leave blank when a crontab line is given.",
+    )
+    scan_crontab = forms.CharField(
+        label="Or crontab",
+        required=False,
+        help_text="minute hour day-of-month month day-of-week, e.g. '*/5 * * * *' "
+        "(in the site's time zone).",
+    )
+
+    class Meta:
+        model = Inbox
+        fields = [
+            "name",
+            "folder",
+            "importer",
+            "enabled",
+            "encoding",
+            "column_aliases",
+            "min_file_age",
+            "max_reject_rate",
+            "notify_emails",
+            "webhook_url",
+        ]
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        if self.instance.pk:
+            current = services.inbox_schedule(inbox=self.instance)
+            self.fields["scan_every"].initial = current.every
+            self.fields["scan_crontab"].initial = current.crontab
+        else:
+            self.fields["scan_every"].initial = conf.scan_interval()
+
+    def clean_folder(self) -> str:
+        return services.inbox_folder_clean(self.cleaned_data.get("folder") or "")
+
+    def clean_encoding(self) -> str:
+        import codecs
+
+        encoding = (self.cleaned_data.get("encoding") or "").strip()
+        if encoding:
+            try:
+                codecs.lookup(encoding)
+            except LookupError:
+                raise ValidationError(f"Unknown encoding {encoding!r}.") from None
+        return encoding
+
+    def clean_column_aliases(self) -> dict:
+        aliases = self.cleaned_data.get("column_aliases") or {}
+        if not isinstance(aliases, dict) or not all(
+            isinstance(k, str) and isinstance(v, str) for k, v in aliases.items()
+        ):
+            raise ValidationError(
+                'Give a JSON object of header text → column, e.g. {"Назва книги": '
+                '"title"}.'
+            )
+        columns = services.importer_column_names()
+        unknown = sorted({v for v in aliases.values() if v not in columns})
+        if unknown:
+            raise ValidationError(
+                f"Not a column of any dataset: {', '.join(unknown)} (columns: "
+                f"{', '.join(sorted(columns))})."
+            )
+        return aliases
+
+    def clean_max_reject_rate(self) -> float | None:
+        rate = self.cleaned_data.get("max_reject_rate")
+        if rate is not None and not 0 <= rate <= 1:
+            raise ValidationError("Give a share between 0 and 1 (0.1 = 10%).")
+        return rate
+
+    def clean_notify_emails(self) -> str:
+        text = self.cleaned_data.get("notify_emails") or ""
+        field = forms.EmailField()
+        for address in Inbox(notify_emails=text).recipients():
+            field.clean(address)
+        return text
+
+    def clean(self) -> dict:
+        data = super().clean()
+        every, crontab = (
+            data.get("scan_every"),
+            (data.get("scan_crontab") or "").strip(),
+        )
+        if every and crontab:
+            raise ValidationError("Give an interval or a crontab line, not both.")
+        if crontab:
+            try:
+                services.crontab_parse(crontab)
+            except ValidationError as exc:
+                self.add_error("scan_crontab", exc)
+        return data
+
+    def schedule(self) -> "services.Schedule":
+        """Return the schedule the form asks for."""
+        return services.Schedule(
+            every=self.cleaned_data.get("scan_every"),
+            crontab=(self.cleaned_data.get("scan_crontab") or "").strip(),
+        )

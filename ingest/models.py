@@ -8,6 +8,7 @@ from pathlib import Path
 
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
 
 
 class Author(models.Model):
@@ -44,6 +45,115 @@ class Book(models.Model):
         return f"{self.title} ({self.author})"
 
 
+class Inbox(models.Model):
+    """A folder files arrive in, how to read them, and who hears about them.
+
+    Its scan schedule is one django-celery-beat ``PeriodicTask`` kept in
+    step by :mod:`ingest.services.inboxes`; staff edit both on one admin
+    page. A blank *folder* is the default inbox, ``INGEST_INBOX_DIR``.
+    """
+
+    name = models.CharField(_("name"), max_length=100, unique=True)
+    folder = models.CharField(
+        _("folder"),
+        max_length=1024,
+        unique=True,
+        blank=True,
+        help_text=_(
+            "Absolute path under INGEST_ALLOWED_ROOTS; blank = the default "
+            "inbox (INGEST_INBOX_DIR)."
+        ),
+    )
+    importer = models.CharField(
+        _("dataset"),
+        max_length=64,
+        blank=True,
+        help_text=_("Dataset of every file here; blank = chosen by each header."),
+    )
+    enabled = models.BooleanField(_("enabled"), default=True)
+    notify_emails = models.TextField(
+        _("email recipients"),
+        blank=True,
+        help_text=_(
+            "Comma- or newline-separated; blank = INGEST_NOTIFY_EMAILS (else ADMINS)."
+        ),
+    )
+    encoding = models.CharField(
+        _("encoding"),
+        max_length=32,
+        blank=True,
+        help_text=_("e.g. cp1251; blank = detect per file."),
+    )
+    min_file_age = models.FloatField(
+        _("minimum file age"),
+        null=True,
+        blank=True,
+        help_text=_("Seconds a file must be unchanged; blank = INGEST_MIN_FILE_AGE."),
+    )
+    max_reject_rate = models.FloatField(
+        _("maximum reject rate"),
+        null=True,
+        blank=True,
+        help_text=_(
+            "Share of invalid rows (0.1 = 10%) above which a file imports "
+            "nothing; blank = INGEST_MAX_REJECT_RATE."
+        ),
+    )
+    column_aliases = models.JSONField(
+        _("column aliases"),
+        default=dict,
+        blank=True,
+        help_text=_('Header text → dataset column, e.g. {"Назва книги": "title"}.'),
+    )
+    periodic_task = models.OneToOneField(
+        "django_celery_beat.PeriodicTask",
+        verbose_name=_("scan schedule"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="ingest_inbox",
+    )
+    webhook_url = models.URLField(
+        _("webhook URL"),
+        blank=True,
+        help_text=_("Receives a signed JSON POST when each file is finished."),
+    )
+    webhook_secret = models.CharField(
+        _("webhook secret"),
+        max_length=200,
+        blank=True,
+        help_text=_("Key of the HMAC-SHA256 signature of each webhook body."),
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = _("inbox")
+        verbose_name_plural = _("inboxes")
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def is_default(self) -> bool:
+        return not self.folder
+
+    @property
+    def path(self) -> Path:
+        """Return the folder scanned: the configured one or the default."""
+        from . import conf
+
+        return Path(self.folder).resolve() if self.folder else conf.inbox_dir()
+
+    def recipients(self) -> list[str]:
+        """Return who hears about this inbox's files; [] = the global default."""
+        return [
+            address.strip()
+            for address in self.notify_emails.replace("\n", ",").split(",")
+            if address.strip()
+        ]
+
+
 class InboxFile(models.Model):
     """One file the scanner has seen, and everything that happened to it."""
 
@@ -60,6 +170,14 @@ class InboxFile(models.Model):
         UPLOAD = "upload", "Upload"
         COMMAND = "command", "Command"
 
+    class ChosenBy(models.TextChoices):
+        """How the file's dataset was chosen, most authoritative first."""
+
+        PERSON = "person", _("Chosen by a person")
+        INBOX = "inbox", _("The inbox's dataset")
+        HEADER = "header", _("Matched by the header")
+        NAME = "name", _("Header tie broken by the file name")
+
     class Notify(models.TextChoices):
         PENDING = "pending", "Pending"
         SENDING = "sending", "Sending"
@@ -70,7 +188,17 @@ class InboxFile(models.Model):
     FINAL_STATES = (State.DONE, State.FAILED, State.DUPLICATE)
 
     name = models.CharField(max_length=255, help_text="Original file name.")
-    inbox = models.CharField(max_length=1024, help_text="Inbox folder it came from.")
+    inbox = models.ForeignKey(
+        Inbox,
+        verbose_name=_("inbox"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="files",
+    )
+    folder = models.CharField(
+        max_length=1024, help_text="Inbox folder it came from (its processing home)."
+    )
     inbox_path = models.CharField(max_length=1024, help_text="Where it was found.")
     stored_path = models.CharField(
         max_length=1024, blank=True, help_text="Where it is now (or is being moved)."
@@ -78,7 +206,17 @@ class InboxFile(models.Model):
     source = models.CharField(
         max_length=16, choices=Source.choices, default=Source.INBOX
     )
-    importer = models.CharField(max_length=64, default="books")
+    importer = models.CharField(
+        max_length=64, blank=True, help_text="The dataset the file was imported as."
+    )
+    importer_requested = models.CharField(
+        max_length=64,
+        blank=True,
+        help_text="The dataset a person chose for this file; blank = none.",
+    )
+    importer_chosen_by = models.CharField(
+        max_length=16, choices=ChosenBy.choices, blank=True
+    )
     size = models.BigIntegerField(default=0)
     mtime = models.FloatField(default=0)
     sha256 = models.CharField(max_length=64, blank=True, db_index=True)
@@ -102,6 +240,9 @@ class InboxFile(models.Model):
     ignored_columns = models.JSONField(
         default=list, blank=True, help_text="Header columns no importer reads."
     )
+    dialect = models.JSONField(
+        default=dict, blank=True, help_text="How the file was read, as detected."
+    )
     discovered_at = models.DateTimeField(auto_now_add=True)
     queued_at = models.DateTimeField(null=True, blank=True)
     dispatched_at = models.DateTimeField(null=True, blank=True)
@@ -112,6 +253,11 @@ class InboxFile(models.Model):
     )
     notified_at = models.DateTimeField(null=True, blank=True)
     notify_error = models.TextField(blank=True)
+    webhook_state = models.CharField(
+        max_length=16, choices=Notify.choices, blank=True, db_index=True
+    )
+    webhooked_at = models.DateTimeField(null=True, blank=True)
+    webhook_error = models.TextField(blank=True)
 
     class Meta:
         ordering = ["-discovered_at", "-id"]
@@ -138,7 +284,7 @@ class InboxFile(models.Model):
     @property
     def processing_path(self) -> Path:
         """Return where the file waits between the inbox and its final folder."""
-        return Path(self.inbox) / ".processing" / f"{self.pk}-{self.name}"
+        return Path(self.folder) / ".processing" / f"{self.pk}-{self.name}"
 
     @property
     def is_final(self) -> bool:

@@ -46,7 +46,8 @@ def file_message(row: InboxFile) -> tuple[str, str]:
     lines = [
         f"File:      {row.name}",
         f"Ledger:    #{row.pk} ({row.get_state_display()})",
-        f"Source:    {row.get_source_display()} ({row.inbox})",
+        f"Source:    {row.get_source_display()} ({_inbox_text(row)})",
+        f"Dataset:   {_dataset_text(row)}",
         f"Rows:      {row.rows_total} read, {row.rows_imported} imported, "
         f"{row.rows_updated} updated, {row.rows_rejected} rejected",
         f"Duration:  {seconds:.1f} s",
@@ -68,6 +69,20 @@ def file_message(row: InboxFile) -> tuple[str, str]:
     return subject[:200], "\n".join(lines) + "\n"
 
 
+def _inbox_text(row: InboxFile) -> str:
+    if row.inbox_id:
+        return f"inbox {row.inbox.name}, {row.folder}"
+    return row.folder
+
+
+def _dataset_text(row: InboxFile) -> str:
+    if not row.importer:
+        return "not chosen"
+    if not row.importer_chosen_by:
+        return row.importer
+    return f"{row.importer} ({row.get_importer_chosen_by_display().lower()})"
+
+
 def _errors_lines(row: InboxFile) -> list[str]:
     if not row.rows_rejected:
         return []
@@ -85,6 +100,11 @@ def _errors_lines(row: InboxFile) -> list[str]:
     return lines
 
 
+def file_recipients(row: InboxFile) -> list[str]:
+    """Return who hears about *row*: its inbox's recipients, else the default."""
+    return (row.inbox.recipients() if row.inbox_id else []) or conf.notify_emails()
+
+
 def file_notify(*, file_id: int) -> str:
     """Email the outcome of a finished file; return the notify state.
 
@@ -95,8 +115,8 @@ def file_notify(*, file_id: int) -> str:
         pk=file_id, state__in=InboxFile.FINAL_STATES, notify_state=Notify.PENDING
     ).update(notify_state=Notify.SENDING):
         return "unchanged"
-    row = InboxFile.objects.get(pk=file_id)
-    recipients = conf.notify_emails()
+    row = InboxFile.objects.select_related("inbox").get(pk=file_id)
+    recipients = file_recipients(row)
     if not recipients:
         _record(
             file_id,

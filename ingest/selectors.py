@@ -10,10 +10,8 @@ from django.utils import timezone
 from django_celery_beat.models import PeriodicTask
 from django_celery_results.models import TaskResult
 
-from .models import InboxFile, RowRejection
+from .models import Inbox, InboxFile, RowRejection
 
-#: The periodic task that migration 0002 creates and staff may edit.
-SCAN_TASK_NAME = "Scan inbox"
 #: States in which an import is still to come or under way.
 ACTIVE_STATES = (
     InboxFile.State.DISCOVERED,
@@ -22,11 +20,15 @@ ACTIVE_STATES = (
 )
 
 
-def file_list(*, state: str = "", limit: int | None = None) -> QuerySet[InboxFile]:
-    """Return ledger entries, newest first, optionally of one state."""
-    files = InboxFile.objects.all()
+def file_list(
+    *, state: str = "", inbox: Inbox | None = None, limit: int | None = None
+) -> QuerySet[InboxFile]:
+    """Return ledger entries, newest first, optionally of one state or inbox."""
+    files = InboxFile.objects.select_related("inbox")
     if state:
         files = files.filter(state=state)
+    if inbox is not None:
+        files = files.filter(inbox=inbox)
     return files[:limit] if limit else files
 
 
@@ -53,12 +55,16 @@ def file_progress(*, row: InboxFile) -> dict | None:
     return meta if isinstance(meta, dict) else None
 
 
-def file_recent(*, days: int, state: str = "") -> QuerySet[InboxFile]:
+def file_recent(
+    *, days: int, state: str = "", inbox: Inbox | None = None
+) -> QuerySet[InboxFile]:
     """Return the files seen in the last *days* days, newest first."""
     since = timezone.now() - datetime.timedelta(days=days)
-    files = InboxFile.objects.filter(discovered_at__gte=since)
+    files = InboxFile.objects.filter(discovered_at__gte=since).select_related("inbox")
     if state:
         files = files.filter(state=state)
+    if inbox is not None:
+        files = files.filter(inbox=inbox)
     return files.order_by("-discovered_at", "-pk")
 
 
@@ -74,43 +80,53 @@ def file_rejections(*, row: InboxFile) -> QuerySet[RowRejection]:
 
 @dataclass(frozen=True)
 class ScanSchedule:
-    """When beat runs the inbox scan next, as the database schedule says."""
+    """When beat scans one inbox next, as the database schedule says."""
 
-    task: PeriodicTask
+    inbox: Inbox
+    task: PeriodicTask | None
     next_run: datetime.datetime | None
 
     @property
     def enabled(self) -> bool:
-        return self.task.enabled
+        return self.inbox.enabled and self.task is not None and self.task.enabled
 
     @property
     def overdue(self) -> bool:
         return self.next_run is not None and self.next_run <= timezone.now()
 
 
-def scan_schedule() -> ScanSchedule | None:
-    """Return the "Scan inbox" periodic task and its next due time, if it exists.
+def inbox_list() -> QuerySet[Inbox]:
+    """Return every inbox with its schedule, by name."""
+    return Inbox.objects.select_related(
+        "periodic_task__interval",
+        "periodic_task__crontab",
+        "periodic_task__solar",
+        "periodic_task__clocked",
+    )
+
+
+def scan_schedules() -> list[ScanSchedule]:
+    """Return each inbox's schedule and next due time, by inbox name."""
+    return [inbox_schedule_next(inbox=inbox) for inbox in inbox_list()]
+
+
+def inbox_schedule_next(*, inbox: Inbox) -> ScanSchedule:
+    """Return when *inbox* is scanned next.
 
     The next run is the schedule's own estimate from ``last_run_at``
     (interval: last run + interval; crontab: the next matching minute), so
     it is what beat will do, not a guess; a task never run is due now.
     """
-    task = (
-        PeriodicTask.objects.filter(name=SCAN_TASK_NAME)
-        .select_related("interval", "crontab", "solar", "clocked")
-        .first()
-    )
-    if task is None:
-        return None
-    if not task.enabled or task.scheduler is None:
-        return ScanSchedule(task=task, next_run=None)
+    task = inbox.periodic_task
+    if task is None or not task.enabled or task.scheduler is None:
+        return ScanSchedule(inbox=inbox, task=task, next_run=None)
     now = timezone.now()
     last_run = task.last_run_at or task.start_time
     if last_run is None:
-        return ScanSchedule(task=task, next_run=now)
+        return ScanSchedule(inbox=inbox, task=task, next_run=now)
     remaining = task.schedule.remaining_estimate(last_run)
     # To the second: the estimate reads the clock again a moment later.
     next_run = (now + remaining + datetime.timedelta(milliseconds=500)).replace(
         microsecond=0
     )
-    return ScanSchedule(task=task, next_run=next_run)
+    return ScanSchedule(inbox=inbox, task=task, next_run=next_run)

@@ -21,13 +21,27 @@ TRANSIENT = (OperationalError, InterfaceError)
     soft_time_limit=120,
     time_limit=180,
 )
-def scan_inbox(inbox: str | None = None, importer: str | None = None) -> dict:
+def scan_inbox(
+    inbox_id: int | None = None,
+    inbox: str | None = None,
+    importer: str | None = None,
+) -> dict:
     """Register, queue and repair the files of one inbox; safe to run twice.
 
-    A PeriodicTask's kwargs ``{"inbox": ..., "importer": ...}`` arrive here:
-    *importer* names the dataset of every file in that inbox.
+    An inbox's PeriodicTask sends ``{"inbox_id": N}``; no id is the default
+    inbox. The pre-Inbox kwargs ``{"inbox": "/path", "importer": "…"}``
+    still work for one release, with a deprecation warning.
     """
-    return services.inbox_scan(inbox=inbox, importer=importer)
+    if inbox is not None or importer is not None:
+        target = services.inbox_legacy(folder=inbox, importer=importer)
+    elif inbox_id is None:
+        target = services.inbox_default()
+    else:
+        target = services.inbox_get(inbox_id=inbox_id)
+        if target is None:
+            logger.warning("Inbox #%s no longer exists; nothing to scan.", inbox_id)
+            return {"inbox_id": inbox_id, "status": "missing"}
+    return services.inbox_scan(inbox=target)
 
 
 @shared_task(

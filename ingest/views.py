@@ -12,7 +12,6 @@ from functools import partial, wraps
 from django.contrib import messages
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
-from django.core.files.uploadedfile import UploadedFile
 from django.core.paginator import Paginator
 from django.http import (
     Http404,
@@ -25,19 +24,20 @@ from django.middleware.csrf import CsrfViewMiddleware
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.http import content_disposition_header
+from django.utils.http import content_disposition_header, urlencode
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_GET, require_POST
 
 from . import errors_csv, selectors, services
 from .forms import (
-    StateFilterForm,
+    ReimportForm,
+    StateInboxFilterForm,
     UploadForm,
     UploadLimitHandler,
     upload_refusal,
 )
 from .importers.reader import delimiter_name
-from .models import InboxFile
+from .models import Inbox, InboxFile
 
 #: Ledger states mapped to the Celery-like states of the seed's JSON contract.
 _TASK_STATES = {
@@ -142,6 +142,7 @@ def _file_json(row: InboxFile) -> dict:
     data = services.file_summary(row)
     data.update(
         id=row.pk,
+        dataset_requested=row.importer_requested,
         state=row.state,
         state_display=row.get_state_display(),
         source=row.source,
@@ -205,12 +206,19 @@ def file_index(request: HttpRequest) -> JsonResponse:
     return JsonResponse({"files": [_file_json(row) for row in rows]})
 
 
-def _uploads_store(files: list[UploadedFile]) -> tuple[list[InboxFile], list[str]]:
+def _uploads_store(form: UploadForm) -> tuple[list[InboxFile], list[str]]:
     """Hand each upload to the service; collect the stored rows and refusals."""
     rows, errors = [], []
-    for upload in files:
+    for upload in form.cleaned_data["file"]:
         try:
-            rows.append(services.file_upload(name=upload.name, chunks=upload.chunks()))
+            rows.append(
+                services.file_upload(
+                    name=upload.name,
+                    chunks=upload.chunks(),
+                    importer=form.cleaned_data["importer"],
+                    inbox=form.cleaned_data["inbox"],
+                )
+            )
         except services.UploadRejected as exc:
             errors.append(f"{upload.name}: {exc}")
     return rows, errors
@@ -231,10 +239,21 @@ def file_import(request: HttpRequest) -> JsonResponse:
     if not form.is_valid():
         errors = _form_errors(form)
         return _json_error(errors[0], 400, errors=errors)
-    rows, errors = _uploads_store(form.cleaned_data["file"])
+    rows, errors = _uploads_store(form)
     if not rows:
         return _json_error(errors[0], 400, errors=errors)
-    files = [{"file_id": r.pk, "task_id": r.task_id, "name": r.name} for r in rows]
+    files = [
+        {
+            "file_id": r.pk,
+            "task_id": r.task_id,
+            "name": r.name,
+            "inbox": r.inbox.name if r.inbox_id else "",
+            # A person's choice is known now; otherwise the header decides
+            # at import time (GET /files/<id>/ names it then).
+            "dataset": r.importer_requested or None,
+        }
+        for r in rows
+    ]
     body = {"file_id": files[0]["file_id"], "task_id": files[0]["task_id"]}
     body["files"] = files
     if errors:
@@ -253,11 +272,13 @@ def _with_progress(rows) -> list[tuple[InboxFile, dict | None]]:
 @require_GET
 def home(request: HttpRequest) -> HttpResponse:
     """The dashboard: recent imports with live progress, upload and scan."""
-    filter_form = StateFilterForm(request.GET or None)
-    state = filter_form.cleaned_data["state"] if filter_form.is_valid() else ""
-    files = selectors.file_recent(days=DASHBOARD_DAYS, state=state)
+    filter_form = StateInboxFilterForm(request.GET or None)
+    valid = filter_form.is_valid()
+    state = filter_form.cleaned_data["state"] if valid else ""
+    inbox = filter_form.cleaned_data["inbox"] if valid else None
+    files = selectors.file_recent(days=DASHBOARD_DAYS, state=state, inbox=inbox)
     page = Paginator(files, DASHBOARD_PAGE_SIZE).get_page(request.GET.get("page"))
-    schedule = selectors.scan_schedule()
+    query = urlencode({k: v for k, v in request.GET.items() if k != "page" and v})
     return render(
         request,
         "ingest/dashboard.html",
@@ -266,9 +287,12 @@ def home(request: HttpRequest) -> HttpResponse:
             "rows": _with_progress(page),
             "filter_form": filter_form,
             "state": state,
+            "query": f"{query}&" if query else "",
             "upload_form": UploadForm(),
-            "schedule": schedule,
-            "next_scan_in": _seconds_until(schedule.next_run if schedule else None),
+            "schedules": [
+                (schedule, _seconds_until(schedule.next_run))
+                for schedule in selectors.scan_schedules()
+            ],
             "days": DASHBOARD_DAYS,
             "active_states": list(selectors.ACTIVE_STATES),
         },
@@ -294,7 +318,7 @@ def upload(request: HttpRequest) -> HttpResponse:
         for error in _form_errors(form):
             messages.error(request, error)
         return redirect("ingest:home")
-    rows, errors = _uploads_store(form.cleaned_data["file"])
+    rows, errors = _uploads_store(form)
     for row in rows:
         messages.success(request, f"{row.name} uploaded as #{row.pk}; import queued.")
     for error in errors:
@@ -305,16 +329,18 @@ def upload(request: HttpRequest) -> HttpResponse:
 @staff_page
 @require_POST
 def scan(request: HttpRequest) -> HttpResponse:
-    """Queue one scan of the default inbox now."""
-    # Imported here: tasks import the services, which the admin imports too.
-    from .tasks import scan_inbox
-
-    try:
-        scan_inbox.delay()
-    except Exception:
-        messages.error(request, "Could not queue a scan: the broker is unreachable.")
+    """Queue one scan of an inbox (``inbox`` = its id; none = the default)."""
+    inbox_id = request.POST.get("inbox", "")
+    if inbox_id:
+        inbox = get_object_or_404(Inbox, pk=inbox_id) if inbox_id.isdigit() else None
+        if inbox is None:
+            raise Http404("No such inbox.")
     else:
-        messages.success(request, "Scan of the inbox queued.")
+        inbox = services.inbox_default()
+    if services.inbox_scan_request(inbox=inbox):
+        messages.success(request, f"Scan of inbox {inbox.name} queued.")
+    else:
+        messages.error(request, "Could not queue a scan: the broker is unreachable.")
     return redirect("ingest:home")
 
 
@@ -322,7 +348,7 @@ def scan(request: HttpRequest) -> HttpResponse:
 @require_GET
 def file_page(request: HttpRequest, file_id: int) -> HttpResponse:
     """One file: summary, timings, task state and result, rejected rows."""
-    row = get_object_or_404(InboxFile, pk=file_id)
+    row = get_object_or_404(InboxFile.objects.select_related("inbox"), pk=file_id)
     rejections = Paginator(
         selectors.file_rejections(row=row), REJECTIONS_PAGE_SIZE
     ).get_page(request.GET.get("page"))
@@ -337,6 +363,7 @@ def file_page(request: HttpRequest, file_id: int) -> HttpResponse:
             "rejections": rejections,
             "task_result": result,
             "task_result_json": _pretty_json(result.result if result else None),
+            "reimport_form": ReimportForm(initial={"importer": row.importer}),
             "active_states": list(selectors.ACTIVE_STATES),
         },
     )
@@ -354,11 +381,14 @@ def _pretty_json(text: str | None) -> str:
 @staff_page
 @require_POST
 def file_requeue(request: HttpRequest, file_id: int) -> HttpResponse:
-    """Queue a failed file for another import."""
+    """Queue a failed file for another import, as the dataset chosen."""
     row = get_object_or_404(InboxFile, pk=file_id)
+    form = ReimportForm(request.POST)
     if row.state != InboxFile.State.FAILED:
         messages.error(request, "Only failed files can be re-imported.")
-    elif services.files_requeue(files=[row]):
+    elif not form.is_valid():
+        messages.error(request, "; ".join(_form_errors(form)))
+    elif services.files_requeue(files=[row], importer=form.cleaned_data["importer"]):
         messages.success(request, f"{row.name} queued for another import.")
     else:
         messages.error(request, f"{row.name} changed state meanwhile; not queued.")

@@ -208,8 +208,8 @@ INGEST_MAX_FILE_SIZE = env_int("INGEST_MAX_FILE_SIZE", 2 * 1024**3)
 INGEST_MAX_ROW_ERRORS = env_int("INGEST_MAX_ROW_ERRORS", 10_000)
 #: Encoding of every CSV ("cp1251", …); empty = detect per file.
 INGEST_CSV_ENCODING = env_str("INGEST_CSV_ENCODING", "")
-#: Per-inbox encodings, comma-separated "<folder>=<encoding>"; they win over
-#: the importer's own and INGEST_CSV_ENCODING.
+#: Deprecated: per-folder encodings, "<folder>=<encoding>", read once by
+#: migration 0006 into each Inbox's encoding (set it in the admin now).
 INGEST_INBOX_ENCODINGS = env_list("INGEST_INBOX_ENCODINGS")
 #: Largest file the dashboard accepts per upload, in bytes (default 100 MiB).
 INGEST_MAX_UPLOAD_SIZE = env_int("INGEST_MAX_UPLOAD_SIZE", 100 * 1024 * 1024)

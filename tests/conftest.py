@@ -71,7 +71,10 @@ def published(monkeypatch):
 
     def fake_apply_async(task):
         def apply_async(args=(), kwargs=None, task_id=None, **options):
-            calls.append({"task": task.name, "args": tuple(args), "task_id": task_id})
+            call = {"task": task.name, "args": tuple(args), "task_id": task_id}
+            if kwargs:
+                call["kwargs"] = dict(kwargs)
+            calls.append(call)
 
         return apply_async
 

@@ -62,10 +62,24 @@ def ledger_row(name: str, state: str = "done", **fields):
     from ingest.models import InboxFile
 
     defaults = {
-        "inbox": "/srv/inbox",
+        "folder": "/srv/inbox",
         "inbox_path": f"/srv/inbox/{name}",
         "task_id": f"task-{name}",
         "rows_total": 3,
         "rows_imported": 3,
     }
     return InboxFile.objects.create(name=name, state=state, **{**defaults, **fields})
+
+
+def default_inbox(*, every: int | None = 10, crontab: str = "", enabled: bool = True):
+    """Return the default inbox scheduled every *every* seconds (or *crontab*).
+
+    Made through the service staff use, so its PeriodicTask is the real one;
+    a transactional test's flush removed what the migrations made.
+    """
+    from ingest import services
+
+    inbox = services.inbox_default()
+    inbox.enabled = enabled
+    schedule = services.Schedule(every=None if crontab else every, crontab=crontab)
+    return services.inbox_save(inbox=inbox, schedule=schedule)

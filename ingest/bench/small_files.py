@@ -13,7 +13,7 @@ from django.conf import settings
 from django.db import connection
 from django.utils import timezone
 
-from ..models import InboxFile
+from ..models import Inbox, InboxFile
 from .catalogue import catalogue_guard, catalogue_restore
 from .data import SMALL_FILE_ROWS, author_names, small_csv
 from .processes import background, child_env, folders_make, machine_load
@@ -31,7 +31,7 @@ def _wait_done(names: list[str], inbox: Path, deadline: float) -> int:
     final = 0
     while time.monotonic() < deadline:
         final = InboxFile.objects.filter(
-            inbox=str(inbox), name__in=names, state__in=InboxFile.FINAL_STATES
+            folder=str(inbox), name__in=names, state__in=InboxFile.FINAL_STATES
         ).count()
         if final == len(names):
             break
@@ -47,7 +47,7 @@ def _wait_notified(inbox: Path, deadline: float) -> bool:
     messages in the broker for the next worker to find.
     """
     waiting = InboxFile.objects.filter(
-        inbox=str(inbox),
+        folder=str(inbox),
         notify_state__in=[InboxFile.Notify.PENDING, InboxFile.Notify.SENDING],
     )
     while time.monotonic() < deadline:
@@ -87,13 +87,17 @@ def bench_small_files(
     interval, _ = IntervalSchedule.objects.get_or_create(
         every=max(1, round(scan_every)), period=IntervalSchedule.SECONDS
     )
-    PeriodicTask.objects.create(
+    # Made directly, not through inbox_save: the folder is allowed only in
+    # the children's environment (INGEST_ALLOWED_ROOTS below).
+    bench_inbox = Inbox.objects.create(name=task_name, folder=str(inbox))
+    bench_inbox.periodic_task = PeriodicTask.objects.create(
         name=task_name,
         task="ingest.tasks.scan_inbox",
         interval=interval,
-        kwargs=json.dumps({"inbox": str(inbox)}),
+        kwargs=json.dumps({"inbox_id": bench_inbox.pk}),
         expire_seconds=max(2, round(scan_every * 2)),
     )
+    bench_inbox.save(update_fields=["periodic_task"])
     env = child_env(
         folders,
         INGEST_MIN_FILE_AGE="0",
@@ -128,7 +132,7 @@ def bench_small_files(
             seconds = time.monotonic() - started
             drained = _wait_notified(inbox, time.monotonic() + timeout)
             notified_seconds = time.monotonic() - started
-        rows = InboxFile.objects.filter(inbox=str(inbox), name__in=file_names)
+        rows = InboxFile.objects.filter(folder=str(inbox), name__in=file_names)
         states = dict.fromkeys(InboxFile.State.values, 0)
         for state in rows.values_list("state", flat=True):
             states[state] += 1
@@ -173,8 +177,9 @@ def bench_small_files(
         }
     finally:
         PeriodicTask.objects.filter(name=task_name).delete()
+        Inbox.objects.filter(name=task_name).delete()
         if not keep:
-            bench_rows_q = InboxFile.objects.filter(inbox=str(inbox))
+            bench_rows_q = InboxFile.objects.filter(folder=str(inbox))
             task_ids = list(bench_rows_q.values_list("task_id", flat=True))
             TaskResult.objects.filter(task_id__in=task_ids).delete()
             bench_rows_q.delete()

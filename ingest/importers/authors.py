@@ -32,9 +32,14 @@ class AuthorsImporter(Importer):
             aliases=("born", "birth", "year of birth", "рік народження"),
             type=Integer(MIN_BIRTH_YEAR, this_year),
             blank=True,
+            optional=True,
         ),
         Column(
-            "country", aliases=("країна",), type=Text(COUNTRY_MAX_LENGTH), blank=True
+            "country",
+            aliases=("країна",),
+            type=Text(COUNTRY_MAX_LENGTH),
+            blank=True,
+            optional=True,
         ),
     )
     filename_prefixes = ("authors",)

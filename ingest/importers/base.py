@@ -127,15 +127,49 @@ class Column:
     type: Text | Integer = Text(255)
     #: May the value be blank? Blank text stores "", a blank number NULL.
     blank: bool = False
+    #: May the column be missing from the header altogether? A file without
+    #: it leaves the field alone on existing records (new ones get the
+    #: model's default); a file with it may still leave values blank only
+    #: if *blank* allows.
+    optional: bool = False
     #: Model field the value lands in (generic apply); defaults to ``name``.
     field: str = ""
 
+    def keys(self) -> tuple[str, ...]:
+        """Return the normalized headings this column answers to."""
+        return tuple(heading_key(candidate) for candidate in (self.name, *self.aliases))
+
     def matches(self, heading: str) -> bool:
-        heading = heading_normalize(heading).replace("_", " ")
-        return any(
-            heading == heading_normalize(candidate).replace("_", " ")
-            for candidate in (self.name, *self.aliases)
-        )
+        return heading_key(heading) in self.keys()
+
+
+def heading_key(heading: str) -> str:
+    """Return *heading* as headings compare: ``Published Year`` → ``published year``."""
+    return heading_normalize(heading).replace("_", " ")
+
+
+@dataclass
+class HeaderMatch:
+    """How one importer reads one header: where its columns are, what is off.
+
+    ``indexes`` has one entry per declared column (None: an optional column
+    the header lacks); ``missing`` names the required columns it lacks;
+    ``unknown`` the headings no column of this importer reads.
+    """
+
+    importer: type["Importer"]
+    indexes: list[int | None]
+    missing: list[str]
+    unknown: list[str]
+
+    @property
+    def ok(self) -> bool:
+        return not self.missing
+
+    @property
+    def used(self) -> int:
+        """Return how many of the header's columns this importer reads."""
+        return sum(index is not None for index in self.indexes)
 
 
 # --- Importer ---------------------------------------------------------------
@@ -173,31 +207,71 @@ class Importer:
             cls.staging_columns = tuple((c.name, c.type.sql_type) for c in cls.columns)
 
     def __init__(self) -> None:
+        #: Columns the current file has; all until :meth:`column_indexes`.
+        self.present = frozenset(column.name for column in self.columns)
         self._parsers = tuple(
             column.type.prepare(column.name, blank=column.blank)
             for column in self.columns
         )
 
-    def column_indexes(self, header: Sequence[str]) -> list[int]:
-        """Return where each declared column sits in *header*."""
-        indexes, missing = [], []
-        for column in self.columns:
+    @classmethod
+    def header_match(
+        cls, header: Sequence[str], aliases: dict[str, str] | None = None
+    ) -> HeaderMatch:
+        """Return where this importer's columns sit in *header*.
+
+        *aliases* (an inbox's: heading → column name) rename headings
+        first. The first heading that matches a column wins; a heading is
+        read by one column at most.
+        """
+        keys = [heading_key(heading) for heading in header]
+        if aliases:
+            renames = {heading_key(k): str(v) for k, v in aliases.items() if v}
+            keys = [heading_key(renames.get(key, key)) for key in keys]
+        taken: set[int] = set()
+        indexes: list[int | None] = []
+        missing: list[str] = []
+        for column in cls.columns:
+            wanted = column.keys()
             position = next(
-                (i for i, heading in enumerate(header) if column.matches(heading)),
+                (i for i, key in enumerate(keys) if key in wanted and i not in taken),
                 None,
             )
-            if position is None:
+            if position is None and not column.optional:
                 missing.append(column.name)
-            else:
-                indexes.append(position)
-        if missing:
+            if position is not None:
+                taken.add(position)
+            indexes.append(position)
+        unknown = [
+            heading.replace("\ufeff", "").strip()
+            for i, heading in enumerate(header)
+            if i not in taken and heading.replace("\ufeff", "").strip()
+        ]
+        return HeaderMatch(cls, indexes, missing, unknown)
+
+    def column_indexes(
+        self, header: Sequence[str], aliases: dict[str, str] | None = None
+    ) -> list[int | None]:
+        """Return where each declared column sits in *header* (None: absent).
+
+        Remembers which columns the file has, so :meth:`apply` leaves the
+        fields of absent optional columns alone. Raises
+        :class:`FileRejected` naming what is missing.
+        """
+        match = self.header_match(header, aliases)
+        if match.missing:
             found = [heading.replace("\ufeff", "").strip() for heading in header]
             raise FileRejected(
-                f"Missing column(s): {', '.join(missing)}; expected: "
+                f"Missing column(s): {', '.join(match.missing)}; expected: "
                 f"{', '.join(c.name for c in self.columns)}; found: "
                 f"{', '.join(h for h in found if h) or '(nothing)'}."
             )
-        return indexes
+        self.present = frozenset(
+            column.name
+            for column, index in zip(self.columns, match.indexes, strict=True)
+            if index is not None
+        )
+        return match.indexes
 
     def clean(self, values: list[str]) -> tuple:
         """Return the staging tuple for one row, or raise :class:`RowError`.
@@ -242,7 +316,8 @@ class Importer:
             f"SELECT COUNT(*) FROM {final} AS f JOIN {table} AS t ON {on_key}"
         )
         updated = cursor.fetchone()[0]
-        others = [n for n in names if n not in self.natural_key]
+        others = [n for n in names if n not in self.natural_key and n in self.present]
+        inserted = [n for n in names if n in self.present]
         conflict = ", ".join(targets[k] for k in self.natural_key)
         if others:
             assignments = ", ".join(
@@ -256,8 +331,8 @@ class Importer:
         else:
             action = "DO NOTHING"
         cursor.execute(
-            f"INSERT INTO {table} ({', '.join(targets[n] for n in names)})"
-            f" SELECT {', '.join(names)} FROM {final} WHERE true ORDER BY {key}"
+            f"INSERT INTO {table} ({', '.join(targets[n] for n in inserted)})"
+            f" SELECT {', '.join(inserted)} FROM {final} WHERE true ORDER BY {key}"
             f" ON CONFLICT ({conflict}) {action}"
         )
         cursor.execute(f"DROP TABLE {final}")

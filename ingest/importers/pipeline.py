@@ -44,8 +44,24 @@ class StageResult:
     delimiter: str = ""
 
 
-def _picker(indexes: Sequence[int]) -> Callable[[list[str]], Sequence[str]]:
-    """Return a C-speed function taking the importer's fields out of a row."""
+def _picker(indexes: Sequence[int | None]) -> Callable[[list[str]], Sequence[str]]:
+    """Return a C-speed function taking the importer's fields out of a row.
+
+    An optional column the header lacks (index None) reads as blank.
+    """
+    if None in indexes:
+        present = [i for i in indexes if i is not None]
+        pick_present = _picker(present) if present else (lambda _fields: ())
+        order, at = [], 0
+        for index in indexes:
+            order.append(None if index is None else at)
+            at += index is not None
+
+        def pick(fields: list[str]) -> tuple[str, ...]:
+            values = pick_present(fields)
+            return tuple("" if i is None else values[i] for i in order)
+
+        return pick
     if len(indexes) == 1:
         (index,) = indexes
         return lambda fields: (fields[index],)
@@ -60,25 +76,27 @@ def rows_stage(
     progress: ProgressFn,
     max_errors: int,
     batch_rows: int = BATCH_ROWS,
+    aliases: dict[str, str] | None = None,
 ) -> StageResult:
     """Validate every row of *path* and stage the good ones through *write*.
 
     Streams: memory holds one batch (plus the capped error list); *progress*
     hears bytes read once a batch, and 100% at the end of a file longer than
-    one batch. Raises
+    one batch. *aliases* are the inbox's heading renames. Raises
     :class:`~ingest.importers.base.FileRejected` for file-level problems.
     """
     result = StageResult()
     errors = result.errors
     with csv_open(path, encoding=importer.encoding) as source:
         result.encoding, result.delimiter = source.encoding, source.delimiter
-        indexes = importer.column_indexes(source.header)
+        indexes = importer.column_indexes(source.header, aliases)
         result.extra_columns = [
             heading.strip()
             for i, heading in enumerate(source.header)
             if i not in indexes and heading.strip()
         ]
         pick, clean = _picker(indexes), importer.clean
+        widest = max(i for i in indexes if i is not None)
         staged = rejected = 0
         reported = False
         batch: list[tuple] = []
@@ -91,9 +109,7 @@ def rows_stage(
                 column, message = exc.column, exc.message
             except IndexError:
                 column = ""
-                message = (
-                    f"expected at least {max(indexes) + 1} fields, found {len(fields)}"
-                )
+                message = f"expected at least {widest + 1} fields, found {len(fields)}"
             else:
                 if len(batch) >= batch_rows:
                     write(batch)

@@ -1,4 +1,4 @@
-"""Pick the importer for a file: by explicit name, else by file-name prefix."""
+"""Every importer by its registry name, and the importer for a name."""
 
 from .authors import AuthorsImporter
 from .base import FileRejected, Importer
@@ -10,37 +10,21 @@ IMPORTERS: dict[str, type[Importer]] = {
 }
 
 
+def importer_classes() -> list[type[Importer]]:
+    """Return every registered importer class, in registry-name order."""
+    return [IMPORTERS[name] for name in importer_names()]
+
+
 def importer_names() -> list[str]:
     """Return the registry names, sorted, for messages and validation."""
     return sorted(IMPORTERS)
 
 
-def importer_for(*, name: str = "", filename: str = "") -> Importer:
-    """Return a fresh importer named *name*, else the one whose prefix fits.
-
-    A name is what a scheduled scan's ``importer`` kwarg (or an upload form)
-    said; it wins over the file name. Raises :class:`FileRejected` for an
-    unknown name or a file no importer claims: guessing would import rows
-    into the wrong tables.
-    """
-    if name:
-        try:
-            return IMPORTERS[name]()
-        except KeyError:
-            raise FileRejected(
-                f"Unknown importer {name!r}; known: {', '.join(importer_names())}."
-            ) from None
-    lowered = filename.lower()
-    for importer_class in IMPORTERS.values():
-        if lowered.startswith(importer_class.filename_prefixes):
-            return importer_class()
-    patterns = [
-        f"{prefix}*.csv"
-        for importer_class in IMPORTERS.values()
-        for prefix in importer_class.filename_prefixes
-    ]
-    raise FileRejected(
-        f"No importer handles {filename!r}: name the file "
-        f"{' or '.join(patterns)}, or scan its folder with a schedule whose "
-        f"kwargs name its importer (one of: {', '.join(importer_names())})."
-    )
+def importer_get(name: str) -> Importer:
+    """Return a fresh importer named *name*; FileRejected for an unknown one."""
+    try:
+        return IMPORTERS[name]()
+    except KeyError:
+        raise FileRejected(
+            f"Unknown dataset {name!r}; known: {', '.join(importer_names())}."
+        ) from None

@@ -11,11 +11,26 @@ nothing.
 - :mod:`.scan` — register stable inbox files, queue them, repair the ledger;
 - :mod:`.dispatch` — queue files and publish their messages after commit;
 - :mod:`.imports` — claim, stage, apply, archive or fail one file;
-- :mod:`.uploads` — files that arrive by upload or ``ingest_file``.
+- :mod:`.uploads` — files that arrive by upload or ``ingest_file``;
+- :mod:`.inboxes` — inboxes and their django-celery-beat schedules.
 """
 
 from .dispatch import files_requeue
 from .imports import file_failure_paragraph, file_import, file_summary
+from .inboxes import (
+    Schedule,
+    crontab_parse,
+    importer_column_names,
+    inbox_default,
+    inbox_delete,
+    inbox_folder_clean,
+    inbox_get,
+    inbox_legacy,
+    inbox_save,
+    inbox_scan_request,
+    inbox_schedule,
+    inboxes_enabled,
+)
 from .scan import inbox_scan
 from .uploads import (
     UPLOAD_NAME_MAX_BYTES,
@@ -27,13 +42,25 @@ from .uploads import (
 
 __all__ = [
     "UPLOAD_NAME_MAX_BYTES",
+    "Schedule",
     "UploadRejected",
+    "crontab_parse",
     "file_failure_paragraph",
     "file_import",
     "file_register_path",
     "file_summary",
     "file_upload",
     "files_requeue",
+    "importer_column_names",
+    "inbox_default",
+    "inbox_delete",
+    "inbox_folder_clean",
+    "inbox_get",
+    "inbox_legacy",
+    "inbox_save",
     "inbox_scan",
+    "inbox_scan_request",
+    "inbox_schedule",
+    "inboxes_enabled",
     "upload_name",
 ]

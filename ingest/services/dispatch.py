@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from django.db import transaction
 from django.utils import timezone
 
-from .. import conf, notify
+from .. import notify
 from ..models import InboxFile
 
 logger = logging.getLogger(__name__)
@@ -55,8 +55,25 @@ def import_publish(file_id: int, task_id: str) -> None:
     )
 
 
-def notify_publish(file_id: int) -> None:
-    """Queue the email about a finished file, once the outcome has committed.
+def scan_publish(inbox_id: int) -> bool:
+    """Ask a worker to scan one inbox now; False if the broker is unreachable.
+
+    Nothing is lost when it is: the inbox's schedule scans it anyway.
+    """
+    from ..tasks import scan_inbox
+
+    try:
+        scan_inbox.apply_async(kwargs={"inbox_id": inbox_id}, expires=60)
+    except Exception:
+        logger.warning(
+            "Could not publish a scan of inbox #%s.", inbox_id, exc_info=True
+        )
+        return False
+    return True
+
+
+def notify_publish(row: InboxFile) -> None:
+    """Queue the email about finished *row*, once the outcome has committed.
 
     With nobody to tell, record that at once instead: a task whose only
     work is writing "no recipients" costs every small file a broker round
@@ -64,7 +81,8 @@ def notify_publish(file_id: int) -> None:
     """
     from ..tasks import notify_file
 
-    if not conf.notify_emails():
+    file_id = row.pk
+    if not notify.file_recipients(row):
         transaction.on_commit(lambda: notify.file_notify(file_id=file_id))
         return
 
@@ -79,17 +97,22 @@ def notify_publish(file_id: int) -> None:
     transaction.on_commit(publish)
 
 
-def files_requeue(*, files: Iterable[InboxFile]) -> int:
+def files_requeue(*, files: Iterable[InboxFile], importer: str = "") -> int:
     """Queue finished files for another import; return how many were queued.
 
-    Side effects: ledger rows reset to QUEUED, import messages published.
-    The file is fetched back from archive/failed by the import itself.
+    *importer* is the dataset a person chose for them ("" keeps each
+    file's routing as it was: a person's earlier choice, else the inbox,
+    else the header). Side effects: ledger rows reset to QUEUED, import
+    messages published. The file is fetched back from archive/failed by
+    the import itself.
     """
+    chosen = {"importer_requested": importer} if importer else {}
     count = 0
     for row in files:
         count += file_queue(
             row.pk,
             from_states=FINAL,
+            **chosen,
             sha256="",
             error="",
             attempts=0,

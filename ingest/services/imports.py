@@ -22,9 +22,10 @@ from django.db.models import F
 from django.utils import timezone
 
 from .. import conf, locks, storage
-from ..importers import FileRejected, importer_for
+from ..importers import FileRejected, Importer, route_choose
 from ..importers.base import rejected_share_check
 from ..importers.pipeline import RejectedRow, StageResult, rows_stage
+from ..importers.reader import csv_open
 from ..importers.staging import Staging
 from ..models import InboxFile, RowRejection
 from ..progress import ProgressReporter, ProgressSink
@@ -99,7 +100,7 @@ def _file_claim(file_id: int, task_id: str | None) -> InboxFile | None:
         state=State.IMPORTING, attempts=F("attempts") + 1, started_at=timezone.now()
     ):
         return None
-    return InboxFile.objects.get(pk=file_id)
+    return InboxFile.objects.select_related("inbox").get(pk=file_id)
 
 
 def _file_locate(row: InboxFile) -> Path:
@@ -126,15 +127,48 @@ def _file_locate(row: InboxFile) -> Path:
 
 
 def _file_run(row: InboxFile, progress_sink: ProgressSink | None) -> dict:
-    path = _file_locate(row)
+    """Import a claimed file, step by step; each step may end it early."""
     started = time.monotonic()
+    path, size = _file_checked(row)
+    digest = storage.sha256_file(path)
+    ended = _content_claim(row, digest, size)
+    if ended is not None:
+        return ended
+    # Row errors of an earlier run of this file are stale whatever happens now.
+    RowRejection.objects.filter(file_id=row.pk).delete()
+    importer = _file_route(row, path)
+    with Staging(importer) as staging:
+        staged = _file_stage(row, importer, path, staging, progress_sink)
+        _reject_policy(row, staged)
+        imported, updated = _file_apply(row, importer, staging, staged)
+    row.refresh_from_db()
+    file_settle(row)
+    notify_publish(row)
+    summary = file_summary(row, seconds=time.monotonic() - started)
+    summary["duplicates_in_file"] = staged.total - staged.rejected - imported - updated
+    logger.info("Imported file #%s: %s", row.pk, summary)
+    return summary
+
+
+def _file_checked(row: InboxFile) -> tuple[Path, int]:
+    """Return the file and its size; refuse one over the size limit."""
+    path = _file_locate(row)
     size = path.stat().st_size
     if size > conf.max_file_size():
         raise FileRejected(
             f"The file is {size:,} bytes, more than the {conf.max_file_size():,} "
             "allowed (INGEST_MAX_FILE_SIZE); split it into smaller files."
         )
-    digest = storage.sha256_file(path)
+    return path, size
+
+
+def _content_claim(row: InboxFile, digest: str, size: int) -> dict | None:
+    """Claim the content for this row; return a summary if it ends here.
+
+    The partial unique index on sha256 lets one row per content be
+    importing or done: an imported twin makes this a duplicate, one that
+    is importing right now defers this row until its verdict.
+    """
     original = _content_done(digest, row.pk)
     if original is not None:
         return _file_duplicate(row, original, digest, size)
@@ -142,69 +176,113 @@ def _file_run(row: InboxFile, progress_sink: ProgressSink | None) -> dict:
         with transaction.atomic():
             InboxFile.objects.filter(pk=row.pk).update(sha256=digest, size=size)
     except IntegrityError:
-        # Its twin (same content) is importing right now: wait for its verdict.
         original = _content_done(digest, row.pk)
         if original is not None:
             return _file_duplicate(row, original, digest, size)
         return _file_defer(row)
+    return None
 
-    importer = importer_for(name=row.importer, filename=row.name)
+
+def _file_route(row: InboxFile, path: Path) -> Importer:
+    """Choose the file's dataset from its header (see :mod:`..importers.routing`).
+
+    Records the choice and how it was made on the ledger at once, so a
+    file refused later still shows which dataset it was read as.
+    """
+    inbox = row.inbox
+    encoding = (inbox.encoding if inbox else "") or None
+    with csv_open(path, encoding=encoding) as source:
+        header = source.header
+    inbox_importer = inbox.importer if inbox else ""
+    if not inbox and row.importer_chosen_by == InboxFile.ChosenBy.INBOX:
+        inbox_importer = row.importer  # From a deprecated kwargs-only schedule.
+    try:
+        route = route_choose(
+            header=header,
+            requested=row.importer_requested,
+            inbox_importer=inbox_importer,
+            filename=row.name,
+            aliases=inbox.column_aliases if inbox else None,
+        )
+    except FileRejected:
+        # An earlier run's choice must not show for a file no dataset fits.
+        InboxFile.objects.filter(pk=row.pk).update(importer="", importer_chosen_by="")
+        raise
+    importer = route.importer
     # An inbox's declared encoding beats the importer's (e.g. a 1C drop folder).
-    importer.encoding = conf.inbox_encoding(row.inbox) or importer.encoding
-    # Row errors of an earlier run of this file are stale whatever happens now.
-    RowRejection.objects.filter(file_id=row.pk).delete()
+    importer.encoding = encoding or importer.encoding
+    InboxFile.objects.filter(pk=row.pk).update(
+        importer=importer.name, importer_chosen_by=route.chosen_by
+    )
+    row.importer, row.importer_chosen_by = importer.name, route.chosen_by
+    return importer
+
+
+def _file_stage(
+    row: InboxFile,
+    importer: Importer,
+    path: Path,
+    staging: Staging,
+    progress_sink: ProgressSink | None,
+) -> StageResult:
+    """Validate every row and stream the good ones into the staging table."""
     reporter = ProgressReporter(progress_sink, conf.progress_interval())
-    with Staging(importer) as staging:
-        with staging.writer() as write:
-            staged = rows_stage(
-                importer=importer,
-                path=path,
-                write=write,
-                progress=reporter,
-                max_errors=conf.max_row_errors(),
-            )
-        try:
-            rejected_share_check(
-                total=staged.total,
-                rejected=staged.rejected,
-                max_rate=conf.max_reject_rate(),
-                first_errors=[_error_text(e) for e in staged.errors[:REASON_ERRORS]],
-            )
-        except FileRejected:
-            # Nothing is imported, but people need the bad rows to fix them.
-            with transaction.atomic():
-                _rejections_record(row.pk, staged)
-            raise
+    with staging.writer() as write:
+        return rows_stage(
+            importer=importer,
+            path=path,
+            write=write,
+            progress=reporter,
+            max_errors=conf.max_row_errors(),
+            aliases=row.inbox.column_aliases if row.inbox else None,
+        )
+
+
+def _reject_policy(row: InboxFile, staged: StageResult) -> None:
+    """Refuse the file if too many rows are invalid, keeping the bad rows."""
+    inbox = row.inbox
+    max_rate = conf.max_reject_rate()
+    if inbox is not None and inbox.max_reject_rate is not None:
+        max_rate = inbox.max_reject_rate
+    try:
+        rejected_share_check(
+            total=staged.total,
+            rejected=staged.rejected,
+            max_rate=max_rate,
+            first_errors=[_error_text(e) for e in staged.errors[:REASON_ERRORS]],
+        )
+    except FileRejected:
+        # Nothing is imported, but people need the bad rows to fix them.
         with transaction.atomic():
-            with connection.cursor() as cursor:
-                imported, updated = importer.apply(cursor, staging.table)
             _rejections_record(row.pk, staged)
-            finished = timezone.now()
-            destination = storage.archive_path(
-                file_id=row.pk, name=row.name, when=finished
+        raise
+
+
+def _file_apply(
+    row: InboxFile, importer: Importer, staging: Staging, staged: StageResult
+) -> tuple[int, int]:
+    """Upsert the staged rows and mark the file DONE, in one transaction."""
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            imported, updated = importer.apply(cursor, staging.table)
+        _rejections_record(row.pk, staged)
+        finished = timezone.now()
+        destination = storage.archive_path(file_id=row.pk, name=row.name, when=finished)
+        if not InboxFile.objects.filter(pk=row.pk, state=State.IMPORTING).update(
+            state=State.DONE,
+            rows_total=staged.total,
+            rows_imported=imported,
+            rows_updated=updated,
+            rows_rejected=staged.rejected,
+            finished_at=finished,
+            stored_path=str(destination),
+            error="",
+            ignored_columns=staged.extra_columns,
+        ):
+            raise RuntimeError(
+                f"File #{row.pk} left IMPORTING while its lock was held."
             )
-            if not InboxFile.objects.filter(pk=row.pk, state=State.IMPORTING).update(
-                state=State.DONE,
-                rows_total=staged.total,
-                rows_imported=imported,
-                rows_updated=updated,
-                rows_rejected=staged.rejected,
-                finished_at=finished,
-                stored_path=str(destination),
-                error="",
-                importer=importer.name,
-                ignored_columns=staged.extra_columns,
-            ):
-                raise RuntimeError(
-                    f"File #{row.pk} left IMPORTING while its lock was held."
-                )
-    row.refresh_from_db()
-    file_settle(row)
-    notify_publish(row.pk)
-    summary = file_summary(row, seconds=time.monotonic() - started)
-    summary["duplicates_in_file"] = staged.total - staged.rejected - imported - updated
-    logger.info("Imported file #%s: %s", row.pk, summary)
-    return summary
+    return imported, updated
 
 
 def _rejections_record(file_id: int, staged: StageResult) -> None:
@@ -264,7 +342,7 @@ def _file_duplicate(
     )
     row.refresh_from_db()
     file_settle(row)
-    notify_publish(row.pk)
+    notify_publish(row)
     return file_summary(row)
 
 
@@ -300,7 +378,7 @@ def _file_fail(row: InboxFile, reason: str) -> dict:
     row.refresh_from_db()
     logger.warning("File #%s (%s) failed: %s", row.pk, row.name, reason)
     file_settle(row)
-    notify_publish(row.pk)
+    notify_publish(row)
     return file_summary(row)
 
 
@@ -343,6 +421,9 @@ def file_summary(row: InboxFile, *, seconds: float | None = None) -> dict:
         "status": row.state,
         "file_id": row.pk,
         "file": row.name,
+        "inbox": row.inbox.name if row.inbox_id else "",
+        "dataset": row.importer,
+        "dataset_chosen_by": row.importer_chosen_by,
         "imported": row.rows_imported,
         "updated": row.rows_updated,
         "rejected": row.rows_rejected,

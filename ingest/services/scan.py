@@ -18,35 +18,40 @@ from django.db.models import Q
 from django.utils import timezone
 
 from .. import conf, locks, scanner, storage
-from ..importers import FileRejected, importer_for
-from ..importers.registry import importer_names
-from ..models import InboxFile
+from ..importers import importer_names
+from ..models import Inbox, InboxFile
 from .dispatch import file_queue, import_publish, notify_publish
 from .imports import file_settle
+from .inboxes import inbox_default
 
 logger = logging.getLogger(__name__)
 
 State = InboxFile.State
+ChosenBy = InboxFile.ChosenBy
 FINAL = InboxFile.FINAL_STATES
 #: Seconds a finished file may wait for its email before a scan resends it.
 NOTIFY_GRACE = 60
 
 
-def inbox_scan(*, inbox: str | None = None, importer: str | None = None) -> dict:
+def inbox_scan(*, inbox: Inbox | None = None, importer: str = "") -> dict:
     """Register new stable files in *inbox*, queue them, and repair the ledger.
 
-    *importer* (a scheduled scan's kwarg) names the dataset of every file
-    in the inbox; without it each file's name prefix decides. Side effects:
-    ledger rows created/updated, files moved into the inbox's processing
-    folder, import and notify messages published. Safe to run concurrently
-    with itself and with imports.
+    *inbox* None is the default inbox. *importer* is a dataset a person
+    chose for every file this scan registers (``ingest_scan --importer``);
+    without it each file is routed at import time (the inbox's dataset,
+    else its header). Side effects: ledger rows created/updated, files
+    moved into the inbox's processing folder, import and notify messages
+    published. Safe to run concurrently with itself and with imports.
     """
-    root = conf.resolve_inbox(inbox)
-    if importer and importer not in importer_names():
-        raise ImproperlyConfigured(
-            f"Unknown importer {importer!r} in the scan's kwargs; known: "
-            f"{', '.join(importer_names())}."
-        )
+    if inbox is None:
+        inbox = inbox_default()
+    root = conf.resolve_inbox(str(inbox.path))
+    for name in filter(None, (importer, inbox.importer)):
+        if name not in importer_names():
+            raise ImproperlyConfigured(
+                f"Unknown dataset {name!r} for inbox {inbox.name!r}; known: "
+                f"{', '.join(importer_names())}."
+            )
     processing = storage.processing_dir(root)
     if processing.is_symlink():
         # Files moved through it would leave the inbox for wherever it points.
@@ -54,35 +59,57 @@ def inbox_scan(*, inbox: str | None = None, importer: str | None = None) -> dict
             f"{processing} is a symbolic link; refusing to scan {root}."
         )
     processing.mkdir(parents=True, exist_ok=True)
+    min_age = conf.min_file_age() if inbox.min_file_age is None else inbox.min_file_age
     summary: Counter[str] = Counter()
     seen: set[str] = set()
     for found in scanner.inbox_list(root):
         seen.add(str(found.path))
         try:
-            summary[_found_register(found=found, inbox=root, importer=importer)] += 1
+            summary[
+                found_register(
+                    found=found,
+                    inbox=inbox,
+                    root=root,
+                    importer=importer,
+                    min_age=min_age,
+                )
+            ] += 1
         except Exception:
             # One odd file must not stop the scan of the others.
             logger.exception("Could not register %s", found.path)
             summary["errors"] += 1
     summary.update(_inbox_repair(inbox=root, seen=seen))
-    return {"inbox": str(root), "seen": len(seen), **summary}
+    return {"inbox": inbox.name, "folder": str(root), "seen": len(seen), **summary}
 
 
-def _found_register(
-    *, found: scanner.FoundFile, inbox: Path, importer: str | None = None
+def found_register(
+    *,
+    found: scanner.FoundFile,
+    inbox: Inbox,
+    root: Path,
+    importer: str = "",
+    min_age: float | None = None,
 ) -> str:
+    """Register one file found in *inbox* and queue it once it is stable.
+
+    Returns what happened (``queued``, ``waiting``, ``changing``, ``raced``,
+    ``refused``, ``conflicts``). *min_age* None skips the age check, for a
+    caller that knows the writer has finished (a closed-after-write event).
+    Safe to call concurrently for the same file: one row, one queueing.
+    """
     if found.refused:
-        return _found_refuse(found=found, inbox=inbox)
+        return _found_refuse(found=found, inbox=inbox, root=root)
     try:
         row, created = InboxFile.objects.get_or_create(
             inbox_path=str(found.path),
             state=State.DISCOVERED,
             defaults={
                 "name": found.name,
-                "inbox": str(inbox),
+                "inbox": inbox if inbox.pk else None,
+                "folder": str(root),
                 "size": found.size,
                 "mtime": found.mtime,
-                "importer": importer or importer_name(found.name),
+                **_routing_defaults(inbox, importer),
             },
         )
     except IntegrityError:
@@ -93,7 +120,7 @@ def _found_register(
             size=found.size, mtime=found.mtime
         )
         return "changing"
-    if time.time() - found.mtime < conf.min_file_age():
+    if min_age is not None and time.time() - found.mtime < min_age:
         return "waiting"
     try:
         storage.move_exclusive(found.path, row.processing_path)
@@ -108,6 +135,16 @@ def _found_register(
         )
         return "conflicts"
     return "queued" if file_queue(row.pk, from_states=[State.DISCOVERED]) else "raced"
+
+
+def _routing_defaults(inbox: Inbox, importer: str) -> dict:
+    """Return the ledger's routing fields for a file registered in *inbox*."""
+    if importer:
+        return {"importer_requested": importer}
+    if inbox.importer and not inbox.pk:
+        # A deprecated kwargs-only schedule: no Inbox row carries its dataset.
+        return {"importer": inbox.importer, "importer_chosen_by": ChosenBy.INBOX}
+    return {}
 
 
 def _sighting_forget(row: InboxFile) -> bool:
@@ -135,18 +172,12 @@ def _sighting_forget(row: InboxFile) -> bool:
     return bool(deleted)
 
 
-def importer_name(filename: str) -> str:
-    try:
-        return importer_for(filename=filename).name
-    except FileRejected:
-        return ""  # Recorded as the failure reason when it is imported.
-
-
-def _found_refuse(*, found: scanner.FoundFile, inbox: Path) -> str:
+def _found_refuse(*, found: scanner.FoundFile, inbox: Inbox, root: Path) -> str:
     """Record a file the scanner will not read and move it out of the way."""
     row = InboxFile.objects.create(
         name=found.name,
-        inbox=str(inbox),
+        inbox=inbox if inbox.pk else None,
+        folder=str(root),
         inbox_path=str(found.path),
         state=State.FAILED,
         error=found.refused,
@@ -165,7 +196,7 @@ def _found_refuse(*, found: scanner.FoundFile, inbox: Path) -> str:
         return "raced"
     except OSError:
         logger.exception("Could not move refused %s", found.path)
-    notify_publish(row.pk)
+    notify_publish(row)
     return "refused"
 
 
@@ -173,7 +204,7 @@ def _inbox_repair(*, inbox: Path, seen: set[str]) -> Counter[str]:
     """Finish what crashed scans, dead workers and lost messages left undone."""
     repaired: Counter[str] = Counter()
     now = timezone.now()
-    in_inbox = InboxFile.objects.filter(inbox=str(inbox))
+    in_inbox = InboxFile.objects.filter(folder=str(inbox))
 
     # Moved into processing by a scan that died before queueing it.
     for row in in_inbox.filter(state=State.DISCOVERED):
@@ -226,7 +257,7 @@ def _inbox_repair(*, inbox: Path, seen: set[str]) -> Counter[str]:
         notify_state=InboxFile.Notify.PENDING,
         finished_at__lt=now - datetime.timedelta(seconds=NOTIFY_GRACE),
     ).values_list("pk", flat=True):
-        notify_publish(file_id)
+        notify_publish(InboxFile.objects.select_related("inbox").get(pk=file_id))
         repaired["renotified"] += 1
     return repaired
 

@@ -14,9 +14,10 @@ from django.db import transaction
 from django.utils import timezone
 
 from .. import conf, storage
-from ..models import InboxFile
+from ..importers import importer_names
+from ..models import Inbox, InboxFile
 from .dispatch import file_queue
-from .scan import importer_name
+from .inboxes import inbox_default
 
 logger = logging.getLogger(__name__)
 
@@ -24,22 +25,28 @@ State = InboxFile.State
 FINAL = InboxFile.FINAL_STATES
 
 
-def file_register_path(*, path: Path) -> InboxFile:
-    """Copy a file from anywhere into the default inbox's processing folder.
+def file_register_path(
+    *, path: Path, importer: str = "", inbox: Inbox | None = None
+) -> InboxFile:
+    """Copy a file from anywhere into an inbox's processing folder, queued.
 
     Used by ``ingest_file``; the caller's file is left where it is.
+    *importer* is the dataset the person chose ("" = route by header);
+    *inbox* None is the default inbox.
     """
-    inbox = conf.inbox_dir()
-    storage.processing_dir(inbox).mkdir(parents=True, exist_ok=True)
+    inbox = inbox or inbox_default()
+    folder = conf.resolve_inbox(str(inbox.path))
+    storage.processing_dir(folder).mkdir(parents=True, exist_ok=True)
     info = path.stat()
     row = InboxFile.objects.create(
         name=path.name,
-        inbox=str(inbox),
+        inbox=inbox,
+        folder=str(folder),
         inbox_path=str(path.resolve()),
         source=InboxFile.Source.COMMAND,
         size=info.st_size,
         mtime=info.st_mtime,
-        importer=importer_name(path.name),
+        importer_requested=importer,
         state=State.QUEUED,
         task_id=str(uuid.uuid4()),
         queued_at=timezone.now(),
@@ -90,12 +97,21 @@ def upload_name(name: str) -> str:
     return encoded.decode("utf-8", errors="ignore").strip() + "." + suffix
 
 
-def file_upload(*, name: str, chunks: Iterable[bytes]) -> InboxFile:
+def file_upload(
+    *,
+    name: str,
+    chunks: Iterable[bytes],
+    importer: str = "",
+    inbox: Inbox | None = None,
+) -> InboxFile:
     """Store one uploaded CSV, register it in the ledger and queue its import.
 
-    The bytes go to a hidden temporary file in the default inbox's
-    processing folder (the scanner never lists it), checked on the way
-    (size limit; text, not binary). The ledger row
+    *importer* is the dataset the uploader chose ("" = route by header),
+    *inbox* the inbox it belongs to (None = the default one: its email
+    recipients, encoding and aliases apply). The bytes go to a hidden
+    temporary file in that inbox's processing folder (the scanner never
+    lists it), checked on the way (size limit; text, not binary). The
+    ledger row
     (``source=upload``) is created, the file moved to its processing path
     and the row queued in one transaction, so no scan ever sees the row
     before it is QUEUED and none can import it a second time; the import
@@ -105,8 +121,13 @@ def file_upload(*, name: str, chunks: Iterable[bytes]) -> InboxFile:
     Raises :class:`UploadRejected` with a message for the uploader.
     """
     display = upload_name(name)
-    inbox = conf.inbox_dir()
-    processing = storage.processing_dir(inbox)
+    if importer and importer not in importer_names():
+        raise UploadRejected(
+            f"Unknown dataset {importer!r}; known: {', '.join(importer_names())}."
+        )
+    inbox = inbox or inbox_default()
+    folder = conf.resolve_inbox(str(inbox.path))
+    processing = storage.processing_dir(folder)
     processing.mkdir(parents=True, exist_ok=True)
     temporary = processing / f".upload-{uuid.uuid4().hex}.tmp"
     committed: list[bool] = []
@@ -116,12 +137,13 @@ def file_upload(*, name: str, chunks: Iterable[bytes]) -> InboxFile:
         with transaction.atomic():
             row = InboxFile.objects.create(
                 name=display,
-                inbox=str(inbox),
+                inbox=inbox,
+                folder=str(folder),
                 inbox_path=str(temporary),
                 source=InboxFile.Source.UPLOAD,
                 size=size,
                 mtime=time.time(),
-                importer=importer_name(display),
+                importer_requested=importer,
                 state=State.DISCOVERED,
             )
             stored = row.processing_path

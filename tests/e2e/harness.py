@@ -23,7 +23,7 @@ The pieces, most used first:
   of a started web server and fetches pages, cookies and CSRF included.
 * :class:`Mailbox` reads what ``EmailBackend`` of
   ``django.core.mail.backends.filebased`` wrote, from any process.
-* :func:`scan_schedule_set` points the "Scan inbox" periodic task at a short
+* :func:`scan_schedule_set` points the default inbox's schedule at a short
   interval; :func:`form_fields` reads an HTML form as a browser would submit
   it (for admin change forms).
 * :func:`redis_flush` empties the configured Redis database, and only that.
@@ -36,7 +36,6 @@ from __future__ import annotations
 
 import email
 import email.policy
-import importlib
 import itertools
 import os
 import signal
@@ -572,27 +571,15 @@ class Mailbox:
 
 
 def scan_schedule_set(*, every: int, enabled: bool = True):
-    """Make "Scan inbox" run every *every* seconds; return the PeriodicTask.
+    """Make the default inbox scan every *every* seconds; return its PeriodicTask.
 
-    The task comes from migration ``ingest/0002``; a transactional test's
-    flush deletes it, so it is recreated the migration's way when missing.
-    It is saved through the model, whose signals tell running beats.
+    Saved through the inbox service staff use (a transactional test's flush
+    deleted what the migrations made), whose PeriodicTask save tells
+    running beats.
     """
-    from django.apps import apps
-    from django_celery_beat.models import IntervalSchedule, PeriodicTask
+    from tests.factories import default_inbox
 
-    migration = importlib.import_module("ingest.migrations.0002_default_schedule")
-    task = PeriodicTask.objects.filter(name=migration.SCAN_TASK_NAME).first()
-    if task is None:
-        migration.create_schedule(apps, None)
-        task = PeriodicTask.objects.get(name=migration.SCAN_TASK_NAME)
-    task.interval, _ = IntervalSchedule.objects.get_or_create(
-        every=every, period=IntervalSchedule.SECONDS
-    )
-    task.crontab = task.solar = task.clocked = None
-    task.enabled = enabled
-    task.save()
-    return task
+    return default_inbox(every=every, enabled=enabled).periodic_task
 
 
 class _FormReader(HTMLParser):

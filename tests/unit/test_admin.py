@@ -1,15 +1,12 @@
 """The admin: ledger list and detail, its actions, results and schedules."""
 
-import importlib
-
 import pytest
-from django.apps import apps
 from django.contrib.auth.models import Permission, User
 from django.urls import reverse
 from django_celery_results.models import TaskResult
 
 from ingest.models import InboxFile, RowRejection
-from tests.factories import ledger_row
+from tests.factories import default_inbox, ledger_row
 
 pytestmark = pytest.mark.django_db(transaction=True, databases="__all__")
 
@@ -37,9 +34,8 @@ def staff_client(client, *permissions: str):
 
 @pytest.fixture
 def default_schedule():
-    """Recreate the "Scan inbox" task: a transactional test flushes migration data."""
-    migration = importlib.import_module("ingest.migrations.0002_default_schedule")
-    migration.create_schedule(apps, None)
+    """Recreate the default inbox: a transactional test flushes migration data."""
+    return default_inbox()
 
 
 def reimport(client, *rows: InboxFile):
@@ -57,7 +53,7 @@ def test_the_ledger_list_shows_files_with_filters_and_search(superuser_client):
     html = page.content.decode()
     assert "books.csv" in html and "broken.csv" in html
     assert 'id="changelist-filter"' in html
-    assert "Scan inbox now" in html
+    assert "Scan inboxes now" in html
 
     failed = superuser_client.get(reverse(CHANGELIST), {"state__exact": "failed"})
     assert [row.name for row in failed.context["cl"].result_list] == ["broken.csv"]

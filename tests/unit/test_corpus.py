@@ -10,16 +10,18 @@ from pathlib import Path
 import pytest
 from django.core import mail
 
-from ingest import tasks
+from ingest import services, tasks
 from ingest.models import InboxFile
 from tests.data import CORPUS, COUNTS, DATA, case_env, corpus_cases, make_corpus
 from tests.factories import drop
 
 
 def scan(*, importer: str = "") -> None:
-    """Run the scan task as beat would, with the PeriodicTask's kwargs."""
-    kwargs = {"importer": importer} if importer else {}
-    tasks.scan_inbox.apply_async(kwargs=kwargs).get()
+    """Run the scan task as beat would, for an inbox whose dataset is *importer*."""
+    inbox = services.inbox_default()
+    inbox.importer = importer
+    inbox.save()
+    tasks.scan_inbox.apply_async(kwargs={"inbox_id": inbox.pk}).get()
 
 
 def imported(name: str, *, importer: str = "") -> InboxFile:
@@ -54,6 +56,10 @@ def test_corpus_file_gets_its_expected_outcome(case, eager, settings):
     }
     expected = {"state": case["state"]} | {name: int(case[name]) for name in COUNTS}
     assert outcome == expected, row.error
+    assert (row.importer, row.importer_chosen_by) == (
+        case["dataset"],
+        case["chosen_by"],
+    )
     if case["error"]:
         assert case["error"] in row.error
     else:

@@ -192,7 +192,7 @@ def test_the_paged_errors_list_shows_one_files_rows(eager, settings, admin_clien
 
 @db
 def test_the_errors_csv_needs_a_staff_login(client):
-    row = InboxFile.objects.create(name="b.csv", inbox="/i", inbox_path="/i/b.csv")
+    row = InboxFile.objects.create(name="b.csv", folder="/i", inbox_path="/i/b.csv")
     response = client.get(reverse("admin:ingest_inboxfile_errors_csv", args=[row.pk]))
     assert response.status_code == 302 and "/login/" in response["Location"]
 
@@ -204,10 +204,10 @@ def test_a_reimport_never_shows_the_row_errors_of_an_earlier_run(eager):
     Path(row.stored_path).write_text("no,usable,header\n1,2,3\n")
     assert services.files_requeue(files=[row]) == 1
     row.refresh_from_db()
-    assert row.state == State.FAILED and row.error.startswith("Missing column(s)")
+    assert row.state == State.FAILED and "matches no dataset" in row.error
     assert (row.rows_rejected, row.rejections.count()) == (0, 0)
     reason = Path(row.stored_path + ".error.txt").read_text(encoding="utf-8")
-    assert "Missing column(s)" in reason and "2 of 10" not in reason
+    assert "matches no dataset" in reason and "2 of 10" not in reason
 
 
 @db

@@ -16,7 +16,7 @@ from hypothesis import HealthCheck, event, example, given, settings
 from hypothesis import strategies as st
 
 from ingest import services
-from ingest.importers import FileRejected, importer_for
+from ingest.importers import FileRejected, importer_get
 from ingest.importers.pipeline import rows_stage
 from ingest.importers.reader import csv_open
 from ingest.models import Author, Book, InboxFile
@@ -103,7 +103,7 @@ def test_the_reader_yields_rows_or_rejects_the_file(tmp_path, content):
 def test_the_pipeline_stages_only_valid_rows_and_counts_every_row(tmp_path, content):
     """Staged rows are clean, rejected rows explained, and the counts add up."""
     path = _write(tmp_path, content)
-    importer = importer_for(name="books")
+    importer = importer_get("books")
     staged: list[tuple] = []
 
     def write(batch) -> None:

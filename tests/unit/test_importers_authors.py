@@ -12,7 +12,7 @@ from django_celery_beat.models import IntervalSchedule, PeriodicTask
 from django_celery_beat.schedulers import ModelEntry
 
 from ingest import services, tasks
-from ingest.importers import FileRejected, RowError, importer_for
+from ingest.importers import RowError
 from ingest.importers.authors import AuthorsImporter
 from ingest.importers.base import Column, next_year
 from ingest.importers.books import BooksImporter
@@ -102,25 +102,6 @@ def test_staging_columns_follow_the_declared_columns():
     )
 
 
-def test_a_file_is_claimed_by_its_name_prefix_in_any_case():
-    assert importer_for(filename="Authors-2024.CSV").name == "authors"
-    assert importer_for(filename="books.csv").name == "books"
-    assert importer_for(name="authors", filename="books.csv").name == "authors"
-
-
-def test_a_file_no_importer_claims_is_refused_with_the_ways_to_fix_it():
-    with pytest.raises(FileRejected) as caught:
-        importer_for(filename="export.csv")
-    message = str(caught.value)
-    assert "No importer handles 'export.csv'" in message
-    assert "books*.csv or authors*.csv" in message and "authors, books" in message
-
-
-def test_an_unknown_importer_name_is_refused():
-    with pytest.raises(FileRejected, match="Unknown importer 'films'"):
-        importer_for(name="films", filename="books.csv")
-
-
 # --- The authors dataset end to end ----------------------------------------
 
 
@@ -176,7 +157,10 @@ def test_the_scans_importer_kwarg_wins_over_the_file_name(eager):
 
 
 @db
-def test_a_periodic_tasks_kwargs_choose_inbox_and_importer(eager, settings, tmp_path):
+def test_a_deprecated_periodic_tasks_kwargs_still_choose_inbox_and_importer(
+    eager, settings, tmp_path
+):
+    """Pre-Inbox kwargs keep working for one release, with a warning."""
     people = tmp_path / "people"
     people.mkdir()
     settings.INGEST_ALLOWED_ROOTS = [str(people)]
@@ -190,23 +174,31 @@ def test_a_periodic_tasks_kwargs_choose_inbox_and_importer(eager, settings, tmp_
     drop("export.csv", authors_csv(("A", 1900, "X")), inbox=people)
     entry = ModelEntry(schedule, app=celery_app)
     # What beat sends for this entry, run inline.
-    tasks.scan_inbox.apply_async(args=entry.args, kwargs=entry.kwargs).get()
+    with pytest.warns(DeprecationWarning, match="create an Inbox"):
+        tasks.scan_inbox.apply_async(args=entry.args, kwargs=entry.kwargs).get()
     row = InboxFile.objects.get()
-    assert (row.name, row.inbox, row.importer) == ("export.csv", str(people), "authors")
+    assert (row.name, row.folder, row.importer) == (
+        "export.csv",
+        str(people),
+        "authors",
+    )
+    assert (row.importer_chosen_by, row.inbox) == ("inbox", None)
     assert (row.state, row.rows_imported) == (State.DONE, 1)
 
 
 @db
-def test_an_unknown_importer_in_the_kwargs_fails_the_scan_loudly():
+def test_an_unknown_dataset_for_a_scan_fails_the_scan_loudly():
     drop("books.csv", books_csv(("T", "A", 2000)))
-    with pytest.raises(ImproperlyConfigured, match="Unknown importer 'films'"):
+    with pytest.raises(ImproperlyConfigured, match="Unknown dataset 'films'"):
         services.inbox_scan(importer="films")
     assert not InboxFile.objects.exists()
 
 
 @db
-def test_a_file_no_importer_claims_fails_with_a_clear_reason(eager):
-    row = imported("export.csv", books_csv(("T", "A", 2000)))
+def test_a_file_whose_header_matches_no_dataset_fails_with_a_clear_reason(eager):
+    row = imported("export.csv", b"isbn,pages\n123,10\n")
     assert row.state == State.FAILED
-    assert row.error.startswith("No importer handles 'export.csv'")
+    assert row.error.startswith('Header "isbn, pages" matches no dataset: ')
+    assert "books needs title, author, year (missing: title, author, year)" in row.error
+    assert "authors needs name (missing: name)" in row.error
     assert not Book.objects.exists()

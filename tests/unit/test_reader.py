@@ -187,7 +187,9 @@ def test_a_field_beyond_the_size_limit_is_refused(tmp_path):
 
 @pytest.mark.django_db(transaction=True, databases="__all__")
 def test_an_inbox_declared_encoding_is_used_for_its_files(eager, settings):
-    settings.INGEST_INBOX_ENCODINGS = [f"{settings.INGEST_INBOX_DIR}=cp1251"]
+    inbox = services.inbox_default()
+    inbox.encoding = "cp1251"
+    inbox.save()
     drop("books.csv", text([["Les Misérables", "Hugo", "1862"]]).encode("latin-1"))
     services.inbox_scan()
     assert InboxFile.objects.get().encoding == "cp1251"

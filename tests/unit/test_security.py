@@ -143,7 +143,7 @@ def test_every_admin_action_needs_the_permission_it_declares(model, client, publ
         Author: Author.objects.create(name="Nobody's author"),
         Book: Book.objects.create(title="T", author=Author.objects.create(name="A")),
         InboxFile: InboxFile.objects.create(
-            name="x.csv", inbox="/in", inbox_path="/in/x.csv", state=State.FAILED
+            name="x.csv", folder="/in", inbox_path="/in/x.csv", state=State.FAILED
         ),
     }
     modeladmin = admin.site._registry[model]

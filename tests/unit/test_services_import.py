@@ -92,16 +92,21 @@ def test_bad_rows_are_skipped_counted_and_recorded(eager, settings):
     ]
 
 
-def test_a_file_without_the_columns_fails_with_a_reason_file(eager):
-    drop("books.csv", "name,when\nA,2000\n")
+def test_a_file_whose_header_matches_no_dataset_fails_with_a_reason_file(eager):
+    drop("books.csv", "isbn,when\nA,2000\n")
     services.inbox_scan()
     row = InboxFile.objects.get()
     assert row.state == State.FAILED
-    assert row.error.startswith("Missing column(s): title, author, year")
+    assert row.error == (
+        'Header "isbn, when" matches no dataset: authors needs name (missing: '
+        "name); books needs title, author, year (missing: title, author, year)."
+    )
     assert "/failed/" in row.stored_path and Path(row.stored_path).exists()
     reason = Path(row.stored_path + ".error.txt").read_text()
-    assert "Missing column(s)" in reason
-    assert mail.outbox[0].subject.startswith("Import failed: books.csv — Missing")
+    assert "matches no dataset" in reason
+    assert mail.outbox[0].subject.startswith(
+        'Import failed: books.csv — Header "isbn, when" matches no dataset'
+    )
     assert not Book.objects.exists()
 
 
@@ -128,7 +133,7 @@ def test_a_stale_message_from_before_a_requeue_is_ignored(published):
 
 
 def test_reimport_of_a_failed_file_runs_it_again(eager):
-    drop("books.csv", "name\nA\n")
+    drop("books.csv", "isbn\nA\n")
     services.inbox_scan()
     row = InboxFile.objects.get()
     assert row.state == State.FAILED

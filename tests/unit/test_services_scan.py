@@ -9,7 +9,7 @@ import pytest
 from django.utils import timezone
 
 from ingest import scanner, services
-from ingest.models import InboxFile
+from ingest.models import Inbox, InboxFile
 from ingest.services import scan
 from tests.factories import books_csv, drop, hold_lock_elsewhere
 
@@ -46,7 +46,7 @@ def test_a_file_that_changed_since_the_last_scan_waits(published):
     path = drop("books.csv", books_csv(("A", "B", 2000)))
     InboxFile.objects.create(  # What an earlier scan saw: a shorter file.
         name="books.csv",
-        inbox=str(path.parent),
+        folder=str(path.parent),
         inbox_path=str(path),
         size=1,
         mtime=1.0,
@@ -81,7 +81,7 @@ def test_a_scan_that_died_after_moving_the_file_is_finished_by_the_next(publishe
     path = drop("books.csv", books_csv(("A", "B", 2000)))
     row = InboxFile.objects.create(
         name="books.csv",
-        inbox=str(path.parent),
+        folder=str(path.parent),
         inbox_path=str(path),
         size=path.stat().st_size,
         mtime=path.stat().st_mtime,
@@ -125,7 +125,7 @@ def test_a_scan_outside_the_allowed_roots_is_refused(tmp_path):
     from django.core.exceptions import ImproperlyConfigured
 
     with pytest.raises(ImproperlyConfigured, match="INGEST_ALLOWED_ROOTS"):
-        services.inbox_scan(inbox="/etc")
+        services.inbox_scan(inbox=Inbox(name="etc", folder="/etc"))
 
 
 def test_another_allowed_inbox_is_scanned(settings, tmp_path, published):
@@ -133,8 +133,10 @@ def test_another_allowed_inbox_is_scanned(settings, tmp_path, published):
     other.mkdir()
     settings.INGEST_ALLOWED_ROOTS = [str(tmp_path)]
     drop("books.csv", books_csv(("A", "B", 2000)), inbox=other)
-    assert services.inbox_scan(inbox=str(other))["queued"] == 1
-    assert InboxFile.objects.get().inbox == str(other)
+    inbox = services.inbox_save(inbox=Inbox(name="partners", folder=str(other)))
+    assert services.inbox_scan(inbox=inbox)["queued"] == 1
+    row = InboxFile.objects.get()
+    assert (row.folder, row.inbox) == (str(other), inbox)
 
 
 def test_a_file_deleted_before_it_was_taken_is_recorded(settings, published):
@@ -160,11 +162,15 @@ def test_a_scan_whose_listing_predates_another_scans_move_adds_no_row(published)
     listed = next(scanner.inbox_list(path.parent))
     assert services.inbox_scan()["queued"] == 1
     # The slow scan registers what it listed after the fast one queued it.
-    assert scan._found_register(found=listed, inbox=path.parent) == "raced"
+    inbox = services.inbox_default()
+    registered = scan.found_register(
+        found=listed, inbox=inbox, root=path.parent, min_age=0
+    )
+    assert registered == "raced"
     assert InboxFile.objects.count() == 1
     stale = InboxFile.objects.create(
         name="books.csv",
-        inbox=str(path.parent),
+        folder=str(path.parent),
         inbox_path=str(path),
         size=listed.size,
         mtime=listed.mtime,

@@ -244,7 +244,13 @@ def test_the_api_answers_the_file_and_task_id_a_seed_client_polls(staff, publish
     row = InboxFile.objects.get()
     assert body["file_id"] == row.pk and body["task_id"] == row.task_id
     assert body["files"] == [
-        {"file_id": row.pk, "task_id": row.task_id, "name": "a.csv"}
+        {
+            "file_id": row.pk,
+            "task_id": row.task_id,
+            "name": "a.csv",
+            "inbox": "default",
+            "dataset": None,
+        }
     ]
     status = staff.get(reverse("ingest:task-status", args=[body["task_id"]]))
     assert status.json() == {"state": "PENDING", "status": "Queued"}

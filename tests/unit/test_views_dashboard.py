@@ -2,21 +2,19 @@
 
 import csv
 import datetime
-import importlib
 import io
 import json
 
 import pytest
-from django.apps import apps
 from django.contrib.auth.models import User
 from django.urls import reverse
 from django.utils import timezone
 from django_celery_beat.models import CrontabSchedule, PeriodicTask
 from django_celery_results.models import TaskResult
 
-from ingest import selectors
-from ingest.models import InboxFile, RowRejection
-from tests.factories import ledger_row
+from ingest import selectors, services
+from ingest.models import Inbox, InboxFile, RowRejection
+from tests.factories import default_inbox, ledger_row
 
 pytestmark = pytest.mark.django_db(transaction=True, databases="__all__")
 
@@ -51,10 +49,14 @@ def reader(client):
 
 @pytest.fixture
 def default_schedule() -> PeriodicTask:
-    """Recreate the "Scan inbox" task: a transactional test flushes migration data."""
-    migration = importlib.import_module("ingest.migrations.0002_default_schedule")
-    migration.create_schedule(apps, None)
-    return PeriodicTask.objects.get(name=selectors.SCAN_TASK_NAME)
+    """Recreate the default inbox: a transactional test flushes migration data."""
+    return default_inbox().periodic_task
+
+
+def next_scan():
+    """Return the default inbox's schedule as the dashboard reads it."""
+    inbox = selectors.inbox_list().get(folder="")
+    return selectors.inbox_schedule_next(inbox=inbox)
 
 
 def finished_row(name: str = "done.csv", **fields) -> InboxFile:
@@ -276,11 +278,11 @@ def test_the_dashboard_shows_when_the_interval_scan_is_due_and_links_to_it(
         last_run_at=timezone.now() - datetime.timedelta(seconds=3)
     )
     text = staff.get(reverse("ingest:home")).content.decode()
-    assert "Next scheduled scan" in text
+    assert "Next scan" in text
     assert "every 10 seconds" in text
     assert any(f"in {s} s" in text for s in (5, 6, 7))
     change = reverse(
-        "admin:django_celery_beat_periodictask_change", args=[default_schedule.pk]
+        "admin:ingest_inbox_change", args=[default_schedule.ingest_inbox.pk]
     )
     assert f'href="{change}"' in text
 
@@ -288,13 +290,13 @@ def test_the_dashboard_shows_when_the_interval_scan_is_due_and_links_to_it(
 def test_the_next_interval_scan_is_the_last_run_plus_the_interval(default_schedule):
     last = timezone.now() - datetime.timedelta(seconds=4)
     PeriodicTask.objects.filter(pk=default_schedule.pk).update(last_run_at=last)
-    schedule = selectors.scan_schedule()
+    schedule = next_scan()
     expected = last + datetime.timedelta(seconds=10)
     assert abs((schedule.next_run - expected).total_seconds()) < 1
 
 
 def test_a_scan_never_run_is_due_now(default_schedule):
-    schedule = selectors.scan_schedule()
+    schedule = next_scan()
     assert schedule.enabled
     assert abs((schedule.next_run - timezone.now()).total_seconds()) < 2
 
@@ -304,7 +306,7 @@ def test_a_crontab_scan_is_due_at_its_next_matching_time(default_schedule):
     PeriodicTask.objects.filter(pk=default_schedule.pk).update(
         interval=None, crontab=crontab, last_run_at=timezone.now()
     )
-    next_run = selectors.scan_schedule().next_run
+    next_run = next_scan().next_run
     assert next_run > timezone.now()
     assert next_run - timezone.now() <= datetime.timedelta(days=1)
     utc = next_run.astimezone(datetime.UTC)
@@ -317,17 +319,38 @@ def test_a_disabled_schedule_says_so(staff, default_schedule):
     assert "Scheduled scans are <strong>disabled</strong>" in text
 
 
-def test_a_missing_schedule_says_how_to_create_it(staff):
-    PeriodicTask.objects.filter(name=selectors.SCAN_TASK_NAME).delete()
+def test_a_missing_inbox_says_how_to_create_it(staff):
+    Inbox.objects.all().delete()
     text = staff.get(reverse("ingest:home")).content.decode()
-    assert 'No "Scan inbox" schedule exists' in text
-    assert reverse("admin:django_celery_beat_periodictask_add") in text
+    assert "No inbox exists yet" in text
+    assert reverse("admin:ingest_inbox_add") in text
+
+
+def test_an_inbox_without_a_schedule_says_so(staff, default_schedule):
+    PeriodicTask.objects.filter(pk=default_schedule.pk).delete()
+    text = staff.get(reverse("ingest:home")).content.decode()
+    assert "No schedule is set." in text
 
 
 def test_scan_now_queues_a_scan_and_returns_to_the_dashboard(staff, published):
     response = staff.post(reverse("ingest:scan"), follow=True)
-    assert [call["task"] for call in published] == ["ingest.tasks.scan_inbox"]
-    assert "Scan of the inbox queued." in response.content.decode()
+    default = Inbox.objects.get(folder="")
+    assert [(c["task"], c["kwargs"]) for c in published] == [
+        ("ingest.tasks.scan_inbox", {"inbox_id": default.pk})
+    ]
+    assert "Scan of inbox default queued." in response.content.decode()
+
+
+def test_scan_now_scans_the_inbox_whose_button_was_pressed(
+    staff, published, settings, tmp_path
+):
+    settings.INGEST_ALLOWED_ROOTS = [str(tmp_path)]
+    other = services.inbox_save(inbox=Inbox(name="partners", folder=str(tmp_path)))
+    text = staff.get(reverse("ingest:home")).content.decode()
+    assert "Scan partners now" in text
+    staff.post(reverse("ingest:scan"), {"inbox": other.pk})
+    assert [c["kwargs"] for c in published] == [{"inbox_id": other.pk}]
+    assert staff.post(reverse("ingest:scan"), {"inbox": "999999"}).status_code == 404
 
 
 def test_scan_now_says_when_the_broker_is_unreachable(staff, monkeypatch):
@@ -336,7 +359,7 @@ def test_scan_now_says_when_the_broker_is_unreachable(staff, monkeypatch):
     def down(*args, **kwargs):
         raise ConnectionError("no broker")
 
-    monkeypatch.setattr(tasks.scan_inbox, "delay", down)
+    monkeypatch.setattr(tasks.scan_inbox, "apply_async", down)
     response = staff.post(reverse("ingest:scan"), follow=True)
     assert "the broker is unreachable" in response.content.decode()
 

@@ -26,7 +26,7 @@ def staff(client):
 
 
 def ledger_row(name: str, state: str, **fields) -> InboxFile:
-    defaults = {"inbox": "/in", "inbox_path": f"/in/{name}", "task_id": f"t-{name}"}
+    defaults = {"folder": "/in", "inbox_path": f"/in/{name}", "task_id": f"t-{name}"}
     return InboxFile.objects.create(name=name, state=state, **{**defaults, **fields})
 
 
@@ -69,6 +69,9 @@ def test_a_finished_file_is_a_success_with_its_summary(staff, state):
         "status": state,
         "file_id": row.pk,
         "file": "books.csv",
+        "inbox": "",
+        "dataset": "",
+        "dataset_chosen_by": "",
         "imported": 2,
         "updated": 1,
         "rejected": 0,

@@ -6,6 +6,7 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 
 from ingest import services
+from ingest.importers import importer_names
 from ingest.models import InboxFile
 
 
@@ -14,11 +15,17 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("path", type=Path)
+        parser.add_argument(
+            "--importer",
+            default="",
+            choices=["", *importer_names()],
+            help="The file's dataset (default: the one its header matches).",
+        )
 
-    def handle(self, *args, path: Path, **options):
+    def handle(self, *args, path: Path, importer: str, **options):
         if not path.is_file():
             raise CommandError(f"{path} is not a file.")
-        row = services.file_register_path(path=path)
+        row = services.file_register_path(path=path, importer=importer)
         summary = services.file_import(file_id=row.pk, task_id=row.task_id)
         self.stdout.write(json.dumps(summary, ensure_ascii=False))
         if summary.get("status") not in (

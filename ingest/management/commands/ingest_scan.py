@@ -6,19 +6,43 @@ from django.core.exceptions import ImproperlyConfigured
 from django.core.management.base import BaseCommand, CommandError
 
 from ingest import services
+from ingest.importers import importer_names
+from ingest.models import Inbox
 
 
 class Command(BaseCommand):
-    help = "Scan the inbox once now (register, queue and repair files)."
+    help = "Scan an inbox once now (register, queue and repair files)."
 
     def add_arguments(self, parser):
         parser.add_argument(
-            "--inbox", default=None, help="Another allowed inbox folder."
+            "--inbox",
+            default=None,
+            help="The inbox's name (default: the default inbox). A folder path "
+            "is still accepted, deprecated.",
+        )
+        parser.add_argument(
+            "--importer",
+            default="",
+            choices=["", *importer_names()],
+            help="The dataset of every file this scan registers (default: the "
+            "inbox's, else each file's header).",
         )
 
-    def handle(self, *args, inbox: str | None, **options):
+    def handle(self, *args, inbox: str | None, importer: str, **options):
         try:
-            summary = services.inbox_scan(inbox=inbox)
+            target = self._inbox(inbox)
+            summary = services.inbox_scan(inbox=target, importer=importer)
         except ImproperlyConfigured as exc:
             raise CommandError(str(exc)) from exc
-        self.stdout.write(json.dumps(summary))
+        self.stdout.write(json.dumps(summary, ensure_ascii=False))
+
+    def _inbox(self, name: str | None) -> Inbox:
+        if not name:
+            return services.inbox_default()
+        found = Inbox.objects.filter(name=name).first()
+        if found is not None:
+            return found
+        if name.startswith("/"):
+            return services.inbox_legacy(folder=name, importer=None)
+        known = ", ".join(Inbox.objects.values_list("name", flat=True)) or "none"
+        raise CommandError(f"No inbox is named {name!r} (inboxes: {known}).")

@@ -1,4 +1,4 @@
-"""Prepare a fresh installation: migrate, the default schedule, an admin login."""
+"""Prepare a fresh installation: migrate, the default inbox, an admin login."""
 
 import os
 import secrets
@@ -7,7 +7,7 @@ from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.core.management.base import BaseCommand
 
-from ingest import conf, storage
+from ingest import conf, services, storage
 
 
 class Command(BaseCommand):
@@ -22,6 +22,13 @@ class Command(BaseCommand):
         for folder in (conf.inbox_dir(), conf.archive_dir(), conf.failed_dir()):
             folder.mkdir(parents=True, exist_ok=True)
         storage.processing_dir(conf.inbox_dir()).mkdir(exist_ok=True)
+        inbox = services.inbox_default()
+        if inbox.periodic_task_id is None:
+            services.inbox_save(inbox=inbox)
+            self.stdout.write(
+                f"Created the default inbox {inbox.name!r} ({inbox.path}), scanned "
+                f"every {conf.scan_interval()} s."
+            )
         username = os.environ.get("DJANGO_SUPERUSER_USERNAME", "admin")
         users = get_user_model().objects
         if users.filter(username=username).exists():

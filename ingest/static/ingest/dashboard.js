@@ -69,6 +69,7 @@
     setText(row, "imported", String(file.imported));
     setText(row, "updated", String(file.updated));
     setText(row, "rejected", String(file.rejected));
+    setText(row, "dataset", file.dataset || "");
     setText(row, "duration", file.finished_at && file.started_at ? Number(file.seconds).toFixed(1) + " s" : "");
     row.querySelector('[data-field="progress"]').replaceChildren.apply(
       row.querySelector('[data-field="progress"]'), progressNodes(file));

@@ -1,0 +1,126 @@
+"""Choose a file's dataset: a person, else the inbox, else the header.
+
+Precedence, highest first: the dataset a person chose for this file (upload
+form, re-import, ``--importer``), the inbox's configured dataset, the
+header, and the file-name prefix only to break a tie between datasets the
+header fits equally well. A file's name alone never decides: an export
+called ``export.csv`` goes where its columns say.
+"""
+
+import difflib
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from ..models import InboxFile
+from .base import FileRejected, HeaderMatch, Importer, heading_key
+from .registry import importer_classes, importer_get
+
+ChosenBy = InboxFile.ChosenBy
+#: Unknown headings of a dataset named in a "matches no dataset" reason.
+UNKNOWN_SHOWN = 3
+
+
+@dataclass(frozen=True)
+class Route:
+    """The importer a file goes to and how it was chosen (``ChosenBy``)."""
+
+    importer: Importer
+    chosen_by: str
+
+
+def route_choose(
+    *,
+    header: Sequence[str],
+    requested: str = "",
+    inbox_importer: str = "",
+    filename: str = "",
+    aliases: Mapping[str, str] | None = None,
+) -> Route:
+    """Return the importer for a file with *header*, or raise FileRejected.
+
+    The header fits a dataset when every required column is present (by
+    name or alias; optional ones may be missing). Among those that fit,
+    the one reading the most of the header's columns wins; if several read
+    equally many, the file name's prefix (``authors*.csv``) picks one of
+    them; otherwise the file is refused, saying why per dataset.
+    """
+    if requested:
+        return Route(importer_get(requested), ChosenBy.PERSON)
+    if inbox_importer:
+        return Route(importer_get(inbox_importer), ChosenBy.INBOX)
+    matches = [cls.header_match(header, aliases) for cls in importer_classes()]
+    fitting = [match for match in matches if match.ok]
+    if not fitting:
+        raise FileRejected(no_match_reason(header, matches))
+    most = max(match.used for match in fitting)
+    closest = max(matches, key=lambda match: match.used)
+    if closest.used > most:
+        # "title, author" is a books file missing its year, not an authors
+        # file with an odd column: importing it as authors would be a guess.
+        raise FileRejected(no_match_reason(header, matches, closest=closest))
+    best = [match for match in fitting if match.used == most]
+    if len(best) == 1:
+        return Route(best[0].importer(), ChosenBy.HEADER)
+    lowered = filename.lower()
+    named = [m for m in best if lowered.startswith(m.importer.filename_prefixes)]
+    if len(named) == 1:
+        return Route(named[0].importer(), ChosenBy.NAME)
+    names = ", ".join(match.importer.name for match in best)
+    raise FileRejected(
+        f'Header "{_header_text(header)}" fits several datasets equally well '
+        f"({names}) and the file name does not say which; choose the dataset "
+        "when re-importing, or set it on the inbox."
+    )
+
+
+def no_match_reason(
+    header: Sequence[str],
+    matches: Sequence[HeaderMatch],
+    *,
+    closest: HeaderMatch | None = None,
+) -> str:
+    """Return, per dataset, what it expected and what the header lacked.
+
+    *closest* is a dataset the header resembles more than any it fits.
+    """
+    parts = []
+    for match in matches:
+        importer = match.importer
+        required = [c.name for c in importer.columns if not c.optional]
+        text = f"{importer.name} needs {', '.join(required)}"
+        notes = [f"missing: {', '.join(match.missing)}"] if match.missing else []
+        if not match.missing:
+            notes.append("matched")
+        for heading in match.unknown[:UNKNOWN_SHOWN]:
+            guess = _suggestion(heading, importer)
+            if guess:
+                notes.append(
+                    f'"{heading}" is not a column of {importer.name}: '
+                    f"did you mean {guess}?"
+                )
+        parts.append(f"{text} ({'; '.join(notes)})")
+    if closest is not None:
+        lead = (
+            f'Header "{_header_text(header)}" is closest to {closest.importer.name}, '
+            f"which also needs {', '.join(closest.missing)}: "
+        )
+    else:
+        lead = f'Header "{_header_text(header)}" matches no dataset: '
+    return lead + "; ".join(parts) + "."
+
+
+def _suggestion(heading: str, importer: type[Importer]) -> str:
+    """Return the column *heading* was probably meant as, or ""."""
+    names = {}
+    for column in importer.columns:
+        for key in column.keys():
+            names[key] = column.name
+    close = difflib.get_close_matches(
+        heading_key(heading), list(names), n=1, cutoff=0.6
+    )
+    return names[close[0]] if close else ""
+
+
+def _header_text(header: Sequence[str]) -> str:
+    text = ", ".join(h.replace("\ufeff", "").strip() for h in header if h.strip())
+    return (text[:200] + "…") if len(text) > 200 else (text or "(empty)")
