@@ -187,7 +187,11 @@ def test_an_inboxs_dataset_and_reject_rate_apply(eager, partners):
     drop("authors.csv", body.replace("name", "title"), inbox=partners)
     services.inbox_scan(inbox=inbox)
     row = InboxFile.objects.get()
-    assert (row.state, row.importer, row.importer_chosen_by) == ("done", "books", "inbox")
+    assert (row.state, row.importer, row.importer_chosen_by) == (
+        "done",
+        "books",
+        "inbox",
+    )
     assert (row.rows_imported, row.rows_rejected) == (1, 1)
 
 

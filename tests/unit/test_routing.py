@@ -2,8 +2,7 @@
 
 import pytest
 
-from ingest.importers import FileRejected, route_choose
-from ingest.importers import registry
+from ingest.importers import FileRejected, registry, route_choose
 from ingest.importers.base import Column, Importer, Integer, Text
 from ingest.models import InboxFile
 
