@@ -11,7 +11,7 @@ from ingest.models import Author, Inbox, InboxFile
 from tests.factories import books_csv, drop
 
 ADD = "admin:ingest_inbox_add"
-pytestmark = pytest.mark.django_db
+pytestmark = pytest.mark.django_db(databases="__all__")
 
 
 def form(**fields) -> dict:
