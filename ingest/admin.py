@@ -1,4 +1,4 @@
-"""Admin for the catalogue, the inboxes and the inbox-file ledger."""
+"""Admin for the inboxes, the inbox-file ledger and rejected rows."""
 
 from django import forms
 from django.contrib import admin, messages
@@ -17,20 +17,7 @@ from . import services
 from .errors_csv import errors_csv_filename, errors_csv_lines
 from .forms import InboxForm, importer_choices
 from .importers import importer_names
-from .models import Author, Book, Inbox, InboxFile, RowRejection
-
-
-@admin.register(Author)
-class AuthorAdmin(admin.ModelAdmin):
-    search_fields = ["name"]
-
-
-@admin.register(Book)
-class BookAdmin(admin.ModelAdmin):
-    list_display = ["title", "author", "published_year"]
-    search_fields = ["title", "author__name"]
-    list_select_related = ["author"]
-    autocomplete_fields = ["author"]
+from .models import Inbox, InboxFile, RowRejection
 
 
 @admin.register(Inbox)

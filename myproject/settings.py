@@ -44,6 +44,8 @@ INSTALLED_APPS = [
     "django_celery_beat",
     "django_celery_results",
     "ingest",
+    # The example dataset; a team adds its own apps with an importers.py.
+    "catalogue",
 ]
 
 MIDDLEWARE = [

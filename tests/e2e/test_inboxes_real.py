@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 from django_celery_beat.models import PeriodicTask
 
-from ingest.models import Book, Inbox, InboxFile
+from catalogue.models import Book
+from ingest.models import Inbox, InboxFile
 from tests.e2e.harness import form_fields, wait_until
 from tests.factories import books_csv
 
@@ -89,7 +90,11 @@ def test_an_inbox_made_in_the_admin_is_scanned_edited_and_disabled_live(
         services=services,
     )
     followed = time.monotonic() - edited
-    assert (row.inbox, row.importer, row.importer_chosen_by) == (inbox, "books", "header")
+    assert (row.inbox, row.importer, row.importer_chosen_by) == (
+        inbox,
+        "books",
+        "header",
+    )
     assert Book.objects.get().title == "Кобзар"
     print(f"beat followed the interval edit: file done {followed:.1f} s after save")
 

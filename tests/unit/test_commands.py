@@ -13,8 +13,9 @@ from django.core.management import CommandError, call_command
 from django.utils import timezone
 from django_celery_beat.models import PeriodicTask
 
+from catalogue.models import Author, Book
 from ingest import services
-from ingest.models import Author, Book, Inbox, InboxFile
+from ingest.models import Inbox, InboxFile
 from tests.factories import books_csv, drop
 
 pytestmark = pytest.mark.django_db(transaction=True, databases="__all__")

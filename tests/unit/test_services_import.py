@@ -7,14 +7,15 @@ import pytest
 from django.core import mail
 from django_celery_results.models import TaskResult
 
+from catalogue.models import Author, Book
 from ingest import services
-from ingest.models import Author, Book, InboxFile, RowRejection
+from ingest.models import InboxFile, RowRejection
 from tests.factories import books_csv, drop
 
 pytestmark = pytest.mark.django_db(transaction=True, databases="__all__")
 
 State = InboxFile.State
-BOOKS = Path(__file__).resolve().parents[2] / "data" / "books.csv"
+BOOKS = Path(__file__).resolve().parents[2] / "catalogue" / "data" / "books.csv"
 
 
 def test_the_example_file_is_imported_archived_stored_and_emailed(eager):

@@ -8,8 +8,9 @@ from django.contrib.auth.models import User
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
+from catalogue.models import Author, Book
 from ingest import conf, services, storage
-from ingest.models import Author, Book, Inbox, InboxFile
+from ingest.models import Inbox, InboxFile
 from ingest.services import uploads
 from tests.factories import books_csv
 
