@@ -11,10 +11,9 @@ from django.http import (
 )
 from django.urls import path, reverse
 from django.utils.html import format_html
-from django.utils.http import content_disposition_header
 
 from . import services
-from .errors_csv import errors_csv_filename, errors_csv_lines
+from .errors_csv import errors_csv_response
 from .forms import InboxForm, importer_choices
 from .importers import importer_names
 from .models import Inbox, InboxFile, RowRejection
@@ -264,14 +263,7 @@ class InboxFileAdmin(admin.ModelAdmin):
         row = InboxFile.objects.filter(pk=file_id).first()
         if row is None:
             raise Http404("No such file.")
-        response = StreamingHttpResponse(
-            errors_csv_lines(row.rejections.order_by("line", "pk")),
-            content_type="text/csv; charset=utf-8",
-        )
-        response["Content-Disposition"] = content_disposition_header(
-            True, errors_csv_filename(row)
-        )
-        return response
+        return errors_csv_response(row)
 
     def scan_view(self, request: HttpRequest) -> HttpResponseRedirect:
         """Queue one scan of every enabled inbox now (POST only)."""

@@ -12,12 +12,12 @@ import inspect
 from functools import cache
 
 from django.apps import apps
-from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.core.signals import setting_changed
 from django.dispatch import receiver
 from django.utils.module_loading import import_string
 
+from .. import conf
 from .base import FileRejected, Importer
 
 #: The module of an app in which importers are looked for.
@@ -31,7 +31,7 @@ def importers_discovered() -> tuple[type[Importer], ...]:
     Duplicated names are kept here for the system check to report
     (``ingest.E003``); lookups take the first.
     """
-    dotted = getattr(settings, "INGEST_IMPORTERS", None)
+    dotted = conf.setting("INGEST_IMPORTERS")
     if dotted:
         found = []
         for path in dotted:

@@ -264,7 +264,7 @@ def test_the_size_check_stops_reading_before_the_file_is_whole(settings):
 def test_the_upload_form_needs_staff(client, published):
     response = client.post(reverse("ingest:upload"), {"file": upload("a.csv", GOOD)})
     assert response.status_code == 302
-    assert response["Location"].startswith(reverse("ingest:login"))
+    assert response["Location"].startswith(reverse("login"))
     client.force_login(User.objects.create_user("reader", password="pw"))
     response = client.post(reverse("ingest:upload"), {"file": upload("a.csv", GOOD)})
     assert response.status_code == 403
