@@ -1,6 +1,6 @@
 """Import one queued file: claim, hash, stage, apply, archive or fail.
 
-Runs under the file's liveness lock; the catalogue writes and the ledger's
+Runs under the file's liveness lock; the dataset's writes and the ledger's
 DONE commit together in one transaction.
 """
 
@@ -401,7 +401,7 @@ def file_failure_paragraph(row: InboxFile) -> str:
         error += "."
     return (
         f"{row.name} (ledger #{row.pk}) was not imported: {error} Nothing from "
-        "this file was written to the catalogue. Fix it and drop it into the "
+        "this file was written to the database. Fix it and drop it into the "
         "inbox again, or re-import it from the admin once fixed in place."
     )
 
