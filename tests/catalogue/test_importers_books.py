@@ -117,22 +117,64 @@ def test_a_book_whose_year_changed_is_updated_in_place(writer, tmp_path):
     assert years() == {("A", "B"): 2001}
 
 
-def test_an_unchanged_book_counts_as_updated_but_is_not_rewritten(writer, tmp_path):
-    author = Author.objects.create(name="B")
-    Book.objects.create(title="A", author=author, published_year=2000)
+@pytest.fixture
+def book_version():
+    """Return a function whose value changes whenever a book row is written.
 
-    def version():
-        if connection.vendor != "postgresql":
-            return None
+    PostgreSQL: the table's ``xmin`` values, the transaction ids that wrote
+    each row version; any UPDATE (even to equal values), or a DELETE and
+    INSERT, makes a new version with a new ``xmin``. SQLite keeps no row
+    versions, so triggers count every row inserted, updated or deleted
+    into a side table for as long as the test runs.
+    """
+    table = Book._meta.db_table
+    if connection.vendor == "postgresql":
+
+        def version() -> object:
+            with connection.cursor() as cursor:
+                cursor.execute(f"SELECT xmin::text FROM {table} ORDER BY id")
+                return [xmin for (xmin,) in cursor.fetchall()]
+
+        yield version
+        return
+    events = ("INSERT", "UPDATE", "DELETE")
+    with connection.cursor() as cursor:
+        cursor.execute("CREATE TABLE test_book_writes (n INTEGER NOT NULL)")
+        cursor.execute("INSERT INTO test_book_writes (n) VALUES (0)")
+        for event in events:
+            cursor.execute(
+                f"CREATE TRIGGER test_book_{event.lower()} AFTER {event} ON {table}"
+                " BEGIN UPDATE test_book_writes SET n = n + 1; END"
+            )
+
+    def version() -> object:
         with connection.cursor() as cursor:
-            cursor.execute("SELECT xmin::text FROM ingest_book")
+            cursor.execute("SELECT n FROM test_book_writes")
             return cursor.fetchone()[0]
 
-    before = version()
+    try:
+        yield version
+    finally:
+        with connection.cursor() as cursor:
+            for event in events:
+                cursor.execute(f"DROP TRIGGER IF EXISTS test_book_{event.lower()}")
+            cursor.execute("DROP TABLE IF EXISTS test_book_writes")
+
+
+def test_an_unchanged_book_counts_as_updated_but_is_not_rewritten(
+    writer, tmp_path, book_version
+):
+    """An upsert whose values are all equal writes no new row version."""
+    author = Author.objects.create(name="B")
+    Book.objects.create(title="A", author=author, published_year=2000)
+    before = book_version()
     summary = import_rows(tmp_path, [("A", "B", 2000)])
     assert counts(summary) == (1, 0, 1, 0)
-    assert version() == before  # No new row version: nothing was written.
+    assert book_version() == before, "the unchanged book was written again"
     assert Book.objects.count() == 1
+    # The probe does see a write: a changed year is one.
+    import_rows(tmp_path, [("A", "B", 2001)], name="books-2001.csv")
+    assert book_version() != before
 
 
 def test_non_ascii_titles_and_authors_round_trip(writer, tmp_path):
