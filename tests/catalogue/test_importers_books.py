@@ -10,13 +10,13 @@ import csv
 import io
 
 import pytest
-from django.db import connection
 
 from catalogue.models import Author, Book
 from ingest import services
 from ingest.importers import staging
 from ingest.importers.staging import Staging
 from ingest.models import InboxFile
+from tests.factories import row_versions
 
 pytestmark = pytest.mark.django_db(transaction=True, databases="__all__")
 
@@ -119,46 +119,9 @@ def test_a_book_whose_year_changed_is_updated_in_place(writer, tmp_path):
 
 @pytest.fixture
 def book_version():
-    """Return a function whose value changes whenever a book row is written.
-
-    PostgreSQL: the table's ``xmin`` values, the transaction ids that wrote
-    each row version; any UPDATE (even to equal values), or a DELETE and
-    INSERT, makes a new version with a new ``xmin``. SQLite keeps no row
-    versions, so triggers count every row inserted, updated or deleted
-    into a side table for as long as the test runs.
-    """
-    table = Book._meta.db_table
-    if connection.vendor == "postgresql":
-
-        def version() -> object:
-            with connection.cursor() as cursor:
-                cursor.execute(f"SELECT xmin::text FROM {table} ORDER BY id")
-                return [xmin for (xmin,) in cursor.fetchall()]
-
+    """Return a function whose value changes whenever a book row is written."""
+    with row_versions(Book) as version:
         yield version
-        return
-    events = ("INSERT", "UPDATE", "DELETE")
-    with connection.cursor() as cursor:
-        cursor.execute("CREATE TABLE test_book_writes (n INTEGER NOT NULL)")
-        cursor.execute("INSERT INTO test_book_writes (n) VALUES (0)")
-        for event in events:
-            cursor.execute(
-                f"CREATE TRIGGER test_book_{event.lower()} AFTER {event} ON {table}"
-                " BEGIN UPDATE test_book_writes SET n = n + 1; END"
-            )
-
-    def version() -> object:
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT n FROM test_book_writes")
-            return cursor.fetchone()[0]
-
-    try:
-        yield version
-    finally:
-        with connection.cursor() as cursor:
-            for event in events:
-                cursor.execute(f"DROP TRIGGER IF EXISTS test_book_{event.lower()}")
-            cursor.execute("DROP TABLE IF EXISTS test_book_writes")
 
 
 def test_an_unchanged_book_counts_as_updated_but_is_not_rewritten(
