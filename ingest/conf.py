@@ -38,6 +38,9 @@ DEFAULTS: dict[str, Any] = {
     "INGEST_INBOX_ENCODINGS": [],
     "INGEST_MAX_UPLOAD_SIZE": 100 * 1024 * 1024,
     "INGEST_IMPORTERS": None,
+    "INGEST_WATCH": True,
+    "INGEST_WATCH_POLLING": False,
+    "INGEST_WATCH_REFRESH": 5.0,
 }
 
 
@@ -125,6 +128,21 @@ def max_upload_size() -> int:
 
 def scan_interval() -> int:
     return int(setting("INGEST_SCAN_INTERVAL"))
+
+
+def watch_enabled() -> bool:
+    """Return whether ``ingest_watch`` watches (``INGEST_WATCH=0`` idles it)."""
+    return bool(setting("INGEST_WATCH"))
+
+
+def watch_polling() -> bool:
+    """Return whether the watcher polls instead of using OS file events."""
+    return bool(setting("INGEST_WATCH_POLLING"))
+
+
+def watch_refresh() -> float:
+    """Return the seconds between the watcher's re-reads of the inbox list."""
+    return float(setting("INGEST_WATCH_REFRESH"))
 
 
 def notify_emails() -> list[str]:
