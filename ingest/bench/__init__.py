@@ -8,11 +8,13 @@ the real services in a fresh child process (:mod:`.processes`, so the peak
 RSS measured is the import's alone), re-imports a copy under another name
 and checks that the book count did not move, and removes what it created
 (:mod:`.catalogue`). :mod:`.small_files` times many small files through a
-real worker and beat.
+real worker and beat; :mod:`.latency` times one file at a time from its
+drop to done, through the watcher.
 """
 
 from .catalogue import BenchRefused
+from .latency import bench_latency
 from .rows import bench_rows
 from .small_files import bench_small_files
 
-__all__ = ["BenchRefused", "bench_rows", "bench_small_files"]
+__all__ = ["BenchRefused", "bench_latency", "bench_rows", "bench_small_files"]

@@ -19,14 +19,14 @@ from .data import SMALL_FILE_ROWS, author_names, small_csv
 from .processes import background, child_env, folders_make, machine_load
 
 
-def _drop_atomically(inbox: Path, name: str, text: str) -> None:
+def drop_atomically(inbox: Path, name: str, text: str) -> None:
     """Write a file the way careful tools do: a hidden name, then a rename."""
     hidden = inbox / f".{name}.part"
     hidden.write_text(text, encoding="utf-8")
     os.rename(hidden, inbox / name)
 
 
-def _wait_done(names: list[str], inbox: Path, deadline: float) -> int:
+def wait_done(names: list[str], inbox: Path, deadline: float) -> int:
     """Poll the ledger until every file in *names* is final; return how many."""
     final = 0
     while time.monotonic() < deadline:
@@ -116,8 +116,8 @@ def bench_small_files(
             # connections before the clock starts.
             warm = [f"books-warmup-{seed}-{n}.csv" for n in range(2)]
             for number, name in enumerate(warm):
-                _drop_atomically(inbox, name, small_csv(-1 - number, rng, names_pool))
-            if _wait_done(warm, inbox, time.monotonic() + 120) < len(warm):
+                drop_atomically(inbox, name, small_csv(-1 - number, rng, names_pool))
+            if wait_done(warm, inbox, time.monotonic() + 120) < len(warm):
                 raise RuntimeError(
                     f"The worker and beat did not import a warm-up file in 120 s; "
                     f"see the logs in {root}."
@@ -126,9 +126,9 @@ def bench_small_files(
             started_wall = timezone.now()
             started = time.monotonic()
             for number, name in enumerate(file_names):
-                _drop_atomically(inbox, name, small_csv(number, rng, names_pool))
+                drop_atomically(inbox, name, small_csv(number, rng, names_pool))
             dropped = time.monotonic() - started
-            done = _wait_done(file_names, inbox, started + timeout)
+            done = wait_done(file_names, inbox, started + timeout)
             seconds = time.monotonic() - started
             drained = _wait_notified(inbox, time.monotonic() + timeout)
             notified_seconds = time.monotonic() - started

@@ -144,3 +144,33 @@ def test_small_files_mode_runs_a_real_worker_and_beat_and_reports_files_per_seco
         from django_celery_beat.models import PeriodicTask
 
         assert not PeriodicTask.objects.filter(name__startswith="ingest_bench").exists()
+
+
+@pytest.mark.e2e
+def test_latency_mode_times_each_file_from_its_drop_to_done_through_the_watcher(
+    bench_env,
+):
+    result = run(bench_env, "ingest_bench", "--latency", "3")
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.strip().splitlines()
+    assert len(lines) == 1
+    report = json.loads(lines[0])
+    assert report["mode"] == "latency" and report["files"] == 3
+    assert report["states"] == {"done": 3}
+    assert report["watcher"] == "inotify" and report["worker_concurrency"] == 2
+    assert 0 < report["min_s"] <= report["p50_s"] <= report["p95_s"]
+    assert report["p95_s"] <= report["max_s"] < 10
+    # Faster than the scan could be: its minimum file age alone is longer.
+    assert report["max_s"] < report["min_file_age_s"] == 5
+    assert len(report["load_before"]) == len(report["load_after"]) == 3
+    assert catalogue(bench_env) == (0, 0, 0)
+    if connection.vendor == "postgresql":
+        from django_celery_beat.models import PeriodicTask
+
+        assert not PeriodicTask.objects.filter(name__startswith="ingest_bench").exists()
+
+
+def test_the_latency_and_small_files_modes_exclude_each_other(bench_env):
+    result = run(bench_env, "ingest_bench", "--latency", "2", "--small-files", "2")
+    assert result.returncode != 0
+    assert "not both" in result.stderr

@@ -11,7 +11,9 @@ class Command(BaseCommand):
     help = (
         "Import a generated books CSV through the real services and compare it "
         "with plain SQL (the floor); or, with --small-files K, time K small files "
-        "through a real worker and beat. Prints one JSON line. Refuses a "
+        "through a real worker and beat; or, with --latency N, time N files one "
+        "at a time from their drop to done, through the watcher. Prints one JSON "
+        "line. Refuses a "
         "non-empty catalogue unless --force; removes what it created unless --keep."
     )
 
@@ -29,6 +31,16 @@ class Command(BaseCommand):
             help="Drop K files of 20 rows with a worker and beat running.",
         )
         parser.add_argument(
+            "--latency",
+            type=int,
+            default=0,
+            metavar="N",
+            help=(
+                "Drop N files of 20 rows one at a time with a worker, beat and "
+                "the watcher running; report drop-to-done p50, p95 and max."
+            ),
+        )
+        parser.add_argument(
             "--floor-runs",
             type=int,
             choices=(1, 2),
@@ -38,22 +50,36 @@ class Command(BaseCommand):
         parser.add_argument(
             "--scan-every",
             type=float,
-            default=2.0,
+            default=None,
             help=(
-                "Seconds between the benchmark's own scans (--small-files); "
-                "scans that overlap steal the worker from the imports."
+                "Seconds between the benchmark's own scans (--small-files: 2, "
+                "scans that overlap steal the worker from the imports; "
+                "--latency: 10, the default schedule's)."
             ),
         )
 
     def handle(self, *args, rows, authors, seed, keep, force, small_files, **opts):
-        if rows < 1 or small_files < 0:
-            raise CommandError("--rows must be positive and --small-files >= 0.")
+        latency, scan_every = opts["latency"], opts["scan_every"]
+        if rows < 1 or small_files < 0 or latency < 0:
+            raise CommandError(
+                "--rows must be positive, --small-files and --latency >= 0."
+            )
+        if small_files and latency:
+            raise CommandError("Choose --small-files or --latency, not both.")
         try:
-            if small_files:
+            if latency:
+                report = bench.bench_latency(
+                    files=latency,
+                    seed=seed,
+                    scan_every=10.0 if scan_every is None else scan_every,
+                    keep=keep,
+                    force=force,
+                )
+            elif small_files:
                 report = bench.bench_small_files(
                     files=small_files,
                     seed=seed,
-                    scan_every=opts["scan_every"],
+                    scan_every=2.0 if scan_every is None else scan_every,
                     keep=keep,
                     force=force,
                 )
