@@ -155,6 +155,9 @@ class Watcher:
         self.watches: dict[Path, tuple[selectors.WatchedInbox, ObservedWatch]] = {}
         self.outcomes: dict[str, int] = {}
         self._later: list[Sighting] = []
+        #: Paths with a look in ``_later``: a file the polling observer sees
+        #: change every second gets one pending look, not one per event.
+        self._looking: set[tuple[Path, bool]] = set()
         self._next_refresh = 0.0
 
     def start(self) -> None:
@@ -225,7 +228,9 @@ class Watcher:
             self.refresh()
         now = time.monotonic()
         while self._later and self._later[0].due <= now:
-            self.take(heapq.heappop(self._later))
+            sighting = heapq.heappop(self._later)
+            self._looking.discard((sighting.path, sighting.write_finished))
+            self.take(sighting)
         wait = min(timeout, self._next_refresh - now)
         if self._later:
             wait = min(wait, self._later[0].due - now)
@@ -288,6 +293,10 @@ class Watcher:
         return inbox.min_file_age
 
     def _later_add(self, sighting: Sighting, delay: float) -> None:
+        key = (sighting.path, sighting.write_finished)
+        if key in self._looking:
+            return
+        self._looking.add(key)
         sighting.due = time.monotonic() + delay
         heapq.heappush(self._later, sighting)
 
