@@ -158,7 +158,7 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
         # Seconds an idle worker sleeps between looks at the queue folder:
         # every hop of a file (scan, import, email) waits up to this long.
         # kombu's default of 1 s made the embedded pipeline slow; 0.1 s
-        # costs an idle worker about 1% of a core (README, Performance).
+        # costs an idle worker 0.35% of a core (README, Performance).
         "polling_interval": env.float("INGEST_BROKER_POLLING_INTERVAL", default=0.1),
     }
     for _folder in ("queue", "control"):
