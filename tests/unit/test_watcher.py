@@ -5,11 +5,16 @@ inbox and drive the watcher's loop in the test's own thread, where the test
 database lives; the broker is faked by ``published``.
 """
 
+import os
 import queue
+import signal
+import subprocess
+import sys
 import time
 from pathlib import Path
 
 import pytest
+from django.conf import settings
 from django.db import OperationalError
 from watchdog.events import (
     FileClosedEvent,
@@ -251,3 +256,32 @@ def test_a_finished_write_is_taken_though_an_earlier_scan_saw_it_smaller(
         == "queued"
     )
     assert InboxFile.objects.get().state == State.QUEUED
+
+
+def test_with_ingest_watch_off_the_command_idles_until_sigterm(tmp_path):
+    """Off means no watching, yet no exit a supervisor would restart."""
+    env = {
+        **os.environ,
+        "INGEST_WATCH": "0",
+        "INGEST_VAR_DIR": str(tmp_path / "var"),
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'unused.sqlite3'}",
+    }
+    env.pop("CELERY_BROKER_URL", None)
+    process = subprocess.Popen(
+        [sys.executable, "manage.py", "ingest_watch"],
+        cwd=settings.BASE_DIR,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        time.sleep(3)
+        assert process.poll() is None, process.communicate()[0]
+        process.send_signal(signal.SIGTERM)
+        output, _ = process.communicate(timeout=30)
+    finally:
+        process.kill()
+    assert process.returncode == 0, output
+    assert "INGEST_WATCH is off" in output
+    assert "Watching" not in output
