@@ -15,7 +15,7 @@ from django.conf import settings
 from django.db import connection
 
 from .. import conf
-from ..models import InboxFile
+from ..models import Inbox, InboxFile
 from .catalogue import catalogue_guard, catalogue_restore
 from .data import SMALL_FILE_ROWS, author_names, small_csv
 from .processes import background, child_env, folders_make, machine_load
@@ -34,7 +34,7 @@ def percentile(values: list[float], share: float) -> float:
 def _wait_final(name: str, inbox: Path, deadline: float) -> str | None:
     """Poll the ledger until the file *name* is final; return its state."""
     rows = InboxFile.objects.filter(
-        inbox=str(inbox), name=name, state__in=InboxFile.FINAL_STATES
+        folder=str(inbox), name=name, state__in=InboxFile.FINAL_STATES
     )
     while time.monotonic() < deadline:
         state = rows.values_list("state", flat=True).first()
@@ -85,13 +85,17 @@ def bench_latency(
     interval, _ = IntervalSchedule.objects.get_or_create(
         every=max(1, round(scan_every)), period=IntervalSchedule.SECONDS
     )
-    PeriodicTask.objects.create(
+    # Made directly, not through inbox_save: the folder is allowed only in
+    # the children's environment (INGEST_ALLOWED_ROOTS below).
+    bench_inbox = Inbox.objects.create(name=task_name, folder=str(inbox))
+    bench_inbox.periodic_task = PeriodicTask.objects.create(
         name=task_name,
         task="ingest.tasks.scan_inbox",
         interval=interval,
-        kwargs=json.dumps({"inbox": str(inbox)}),
+        kwargs=json.dumps({"inbox_id": bench_inbox.pk}),
         expire_seconds=max(2, round(scan_every * 2)),
     )
+    bench_inbox.save(update_fields=["periodic_task"])
     env = child_env(
         folders, INGEST_ALLOWED_ROOTS=str(inbox), CELERY_TASK_ALWAYS_EAGER="0"
     )
@@ -152,8 +156,9 @@ def bench_latency(
         }
     finally:
         PeriodicTask.objects.filter(name=task_name).delete()
+        Inbox.objects.filter(name=task_name).delete()
         if not keep:
-            ledger = InboxFile.objects.filter(inbox=str(inbox))
+            ledger = InboxFile.objects.filter(folder=str(inbox))
             task_ids = list(ledger.values_list("task_id", flat=True))
             TaskResult.objects.filter(task_id__in=task_ids).delete()
             ledger.delete()

@@ -102,7 +102,8 @@ def postgres_stack(services, ingest_dirs) -> Stack:
             cursor.execute(sql, params)
             return cursor.fetchall()
 
-    scan_schedule_set(every=60, enabled=False)
+    # Enabled (so watched); scanned only where a test starts beat.
+    scan_schedule_set(every=60)
     return Stack(
         services,
         ingest_dirs["INGEST_INBOX_DIR"],
