@@ -108,6 +108,7 @@ def bench_latency(
     file_names = [f"books-latency-{seed}-{n:05d}.csv" for n in range(files)]
     latencies: list[float] = []
     states: dict[str, int] = {}
+    finished = False
     try:
         with background(commands, env, root):
             # Warm up: the watcher watches, the worker processes have started
@@ -132,6 +133,7 @@ def bench_latency(
                     break
                 latencies.append(time.monotonic() - started)
             load_after = machine_load()
+        finished = True
         options = settings.CELERY_BROKER_TRANSPORT_OPTIONS
         return {
             "mode": "latency",
@@ -163,4 +165,5 @@ def bench_latency(
             TaskResult.objects.filter(task_id__in=task_ids).delete()
             ledger.delete()
             catalogue_restore(marks)
-        shutil.rmtree(root, ignore_errors=True)
+        if finished:  # Else its process logs are what the error points to.
+            shutil.rmtree(root, ignore_errors=True)

@@ -8,9 +8,12 @@ from django.core.management.base import BaseCommand
 from django.utils.translation import gettext as _
 
 from ingest import conf
+from ingest import tasks as _tasks  # noqa: F401
 from ingest.watcher import Watcher
 
 logger = logging.getLogger("ingest.watcher")
+# ingest.tasks is imported above for its side effect: the services publish
+# tasks by name, and outside a worker nothing else registers them.
 
 
 class Command(BaseCommand):
