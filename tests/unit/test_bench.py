@@ -137,6 +137,8 @@ def test_small_files_mode_runs_a_real_worker_and_beat_and_reports_files_per_seco
     assert result.returncode == 0, result.stderr
     report = json.loads(result.stdout)
     assert report["mode"] == "small_files" and report["files"] == 5
+    assert report["email"] is True and report["emails_sent"] == 5  # As deployed.
+    assert report["all_notified_s"] is not None
     assert report["done"] == 5 and report["states"] == {"done": 5}
     assert report["files_per_s"] > 0 and report["worker_concurrency"] == 2
     assert catalogue(bench_env) == (0, 0, 0)

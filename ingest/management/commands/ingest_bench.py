@@ -41,6 +41,14 @@ class Command(BaseCommand):
             ),
         )
         parser.add_argument(
+            "--no-email",
+            action="store_true",
+            help=(
+                "--small-files: tell nobody (default: one email per file "
+                "through the file-based backend, as deployed)."
+            ),
+        )
+        parser.add_argument(
             "--floor-runs",
             type=int,
             choices=(1, 2),
@@ -80,6 +88,7 @@ class Command(BaseCommand):
                     files=small_files,
                     seed=seed,
                     scan_every=2.0 if scan_every is None else scan_every,
+                    email=not opts["no_email"],
                     keep=keep,
                     force=force,
                 )
