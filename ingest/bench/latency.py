@@ -19,7 +19,7 @@ from ..models import Inbox, InboxFile
 from .catalogue import catalogue_guard, catalogue_restore
 from .data import SMALL_FILE_ROWS, author_names, small_csv
 from .processes import background, child_env, folders_make, machine_load
-from .small_files import drop_atomically, wait_done
+from .small_files import drop_atomically, log_wait, wait_done
 
 #: How often the ledger is read while a file is on its way, in seconds.
 POLL = 0.01
@@ -42,15 +42,6 @@ def _wait_final(name: str, inbox: Path, deadline: float) -> str | None:
             return state
         time.sleep(POLL)
     return None
-
-
-def _wait_logged(log: Path, text: str, timeout: float) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if log.exists() and text in log.read_text(errors="replace"):
-            return
-        time.sleep(0.1)
-    raise RuntimeError(f"{log} did not say {text!r} in {timeout:.0f} s.")
 
 
 def bench_latency(
@@ -113,7 +104,7 @@ def bench_latency(
         with background(commands, env, root):
             # Warm up: the watcher watches, the worker processes have started
             # and opened their connections before the clock runs.
-            _wait_logged(root / "process-2.log", "ingest_watch ready", 120)
+            log_wait(root / "process-2.log", "ingest_watch ready", 120)
             warm = [f"books-warmup-{seed}-{n}.csv" for n in range(2)]
             for number, name in enumerate(warm):
                 drop_atomically(inbox, name, small_csv(-1 - number, rng, names_pool))

@@ -57,6 +57,16 @@ def _wait_notified(inbox: Path, deadline: float) -> bool:
     return False
 
 
+def log_wait(log: Path, text: str, timeout: float) -> None:
+    """Wait until a background process's *log* says *text*."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if log.exists() and text in log.read_text(errors="replace"):
+            return
+        time.sleep(0.1)
+    raise RuntimeError(f"{log} did not say {text!r} in {timeout:.0f} s.")
+
+
 def bench_small_files(
     *,
     files: int,
@@ -66,12 +76,15 @@ def bench_small_files(
     force: bool = False,
     timeout: float = 600,
     email: bool = True,
+    watch: bool = True,
 ) -> dict:
     """Drop *files* small files with a real worker and beat; report files/s.
 
     With *email* (the default, as in any real deployment) every file's
     outcome is mailed to one recipient through Django's file-based backend
-    in the benchmark's folder; without it nobody is to be told.
+    in the benchmark's folder; without it nobody is to be told. With
+    *watch* (the default, as ``bin/serve`` runs) ``manage.py ingest_watch``
+    registers the files as they arrive; without it the scans do.
 
     Starts ``celery worker --concurrency 2`` and ``celery beat`` itself, on
     this database and broker, with a private inbox that a benchmark-only
@@ -123,9 +136,13 @@ def bench_small_files(
         [*celery, "worker", "--concurrency", "2", "--loglevel", "WARNING"],
         [*celery, "beat", "--loglevel", "WARNING", "-s", str(root / "beat-schedule")],
     ]
+    if watch:
+        commands.append([sys.executable, "manage.py", "ingest_watch"])
     file_names = [f"books-small-{seed}-{n:05d}.csv" for n in range(files)]
     try:
         with background(commands, env, root):
+            if watch:
+                log_wait(root / "process-2.log", "ingest_watch ready", 120)
             # Warm up: both worker processes import Django and open their
             # connections before the clock starts.
             warm = [f"books-warmup-{seed}-{n}.csv" for n in range(2)]
@@ -166,6 +183,7 @@ def bench_small_files(
             "worker_concurrency": 2,
             "scan_every_s": scan_every,
             "email": email,
+            "watcher": watch,
             "emails_sent": rows.filter(notify_state=InboxFile.Notify.SENT).count(),
             "seconds": round(seconds, 2),
             "files_per_s": round(done / seconds, 1),

@@ -138,6 +138,7 @@ def test_small_files_mode_runs_a_real_worker_and_beat_and_reports_files_per_seco
     report = json.loads(result.stdout)
     assert report["mode"] == "small_files" and report["files"] == 5
     assert report["email"] is True and report["emails_sent"] == 5  # As deployed.
+    assert report["watcher"] is True
     assert report["all_notified_s"] is not None
     assert report["done"] == 5 and report["states"] == {"done": 5}
     assert report["files_per_s"] > 0 and report["worker_concurrency"] == 2

@@ -49,6 +49,14 @@ class Command(BaseCommand):
             ),
         )
         parser.add_argument(
+            "--no-watch",
+            action="store_true",
+            help=(
+                "--small-files: no ingest_watch, the scans alone register "
+                "the files (default: the watcher runs, as bin/serve does)."
+            ),
+        )
+        parser.add_argument(
             "--floor-runs",
             type=int,
             choices=(1, 2),
@@ -89,6 +97,7 @@ class Command(BaseCommand):
                     seed=seed,
                     scan_every=2.0 if scan_every is None else scan_every,
                     email=not opts["no_email"],
+                    watch=not opts["no_watch"],
                     keep=keep,
                     force=force,
                 )
