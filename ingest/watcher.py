@@ -234,6 +234,10 @@ class Watcher:
         wait = min(timeout, self._next_refresh - now)
         if self._later:
             wait = min(wait, self._later[0].due - now)
+        if self.events.empty():
+            # A burst is one unit of work: its files share a connection,
+            # which is closed (if stale or past CONN_MAX_AGE) once it is over.
+            close_old_connections()
         try:
             sighting = self.events.get(timeout=max(0.0, wait))
         except queue.Empty:
@@ -256,7 +260,6 @@ class Watcher:
         if processing.is_symlink():
             logger.error("%s is a symbolic link; not taking %s", processing, found.path)
             return self._count("errors")
-        close_old_connections()
         try:
             processing.mkdir(exist_ok=True)
             outcome = scan_services.found_register(
@@ -266,6 +269,7 @@ class Watcher:
                 min_age=None if sighting.write_finished else self._min_age(inbox),
             )
         except TRANSIENT as exc:
+            close_old_connections()  # Drop the broken one; the retry reconnects.
             sighting.failures += 1
             delay = min(RETRY_MAX, RETRY_FIRST * 2 ** (sighting.failures - 1))
             logger.warning(

@@ -267,21 +267,28 @@ def test_with_ingest_watch_off_the_command_idles_until_sigterm(tmp_path):
         "DATABASE_URL": f"sqlite:///{tmp_path / 'unused.sqlite3'}",
     }
     env.pop("CELERY_BROKER_URL", None)
-    process = subprocess.Popen(
-        [sys.executable, "manage.py", "ingest_watch"],
-        cwd=settings.BASE_DIR,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
+    log = tmp_path / "watch.log"
+    with open(log, "wb") as handle:
+        process = subprocess.Popen(
+            [sys.executable, "manage.py", "ingest_watch"],
+            cwd=settings.BASE_DIR,
+            env=env,
+            stdout=handle,
+            stderr=subprocess.STDOUT,
+        )
     try:
-        time.sleep(3)
-        assert process.poll() is None, process.communicate()[0]
+        deadline = time.monotonic() + 120
+        while "INGEST_WATCH is off" not in log.read_text():
+            assert process.poll() is None, log.read_text()
+            assert time.monotonic() < deadline, "no word from ingest_watch"
+            time.sleep(0.1)
+        time.sleep(1)
+        assert process.poll() is None, log.read_text()
         process.send_signal(signal.SIGTERM)
-        output, _ = process.communicate(timeout=30)
+        process.wait(timeout=30)
     finally:
         process.kill()
+    output = log.read_text()
     assert process.returncode == 0, output
     assert "INGEST_WATCH is off" in output
     assert "Watching" not in output
