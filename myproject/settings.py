@@ -225,6 +225,8 @@ INGEST_CSV_ENCODING = env.str("INGEST_CSV_ENCODING", default="")
 INGEST_INBOX_ENCODINGS = env.list("INGEST_INBOX_ENCODINGS", default=[])
 #: Largest file the dashboard accepts per upload, in bytes (default 100 MiB).
 INGEST_MAX_UPLOAD_SIZE = env.int("INGEST_MAX_UPLOAD_SIZE", default=100 * 1024 * 1024)
+#: The dataset ``ingest_bench`` measures unless told (this project's example).
+INGEST_BENCH_IMPORTER = env.str("INGEST_BENCH_IMPORTER", default="books")
 #: Run ``manage.py ingest_watch`` (bin/serve, docker-compose.yml): take files
 #: on their close or rename-in, in well under a second. 0 turns it off and
 #: leaves the scheduled scan alone.

@@ -3,7 +3,6 @@
 import json
 import math
 import os
-import random
 import shutil
 import statistics
 import sys
@@ -15,11 +14,12 @@ from django.conf import settings
 from django.db import connection
 
 from .. import conf
+from ..importers import importer_get
 from ..models import Inbox, InboxFile
-from .catalogue import catalogue_guard, catalogue_restore
-from .data import SMALL_FILE_ROWS, author_names, small_csv
+from .data import SMALL_FILE_ROWS, small_csv
 from .processes import background, child_env, folders_make, machine_load
 from .small_files import drop_atomically, log_wait, wait_done
+from .tables import tables_guard, tables_restore
 
 #: How often the ledger is read while a file is on its way, in seconds.
 POLL = 0.01
@@ -46,6 +46,7 @@ def _wait_final(name: str, inbox: Path, deadline: float) -> str | None:
 
 def bench_latency(
     *,
+    importer: str,
     files: int,
     seed: int,
     scan_every: float,
@@ -66,12 +67,11 @@ def bench_latency(
     from django_celery_beat.models import IntervalSchedule, PeriodicTask
     from django_celery_results.models import TaskResult
 
-    marks = catalogue_guard(force=force)
+    dataset = importer_get(importer)
+    marks = tables_guard(dataset, force=force)
     root = Path(tempfile.mkdtemp(prefix="ingest-bench-latency-"))
     folders = folders_make(root)
     inbox = folders["inbox"].resolve()
-    rng = random.Random(seed)
-    names_pool = author_names(200)
     task_name = f"ingest_bench scan {root.name}"
     interval, _ = IntervalSchedule.objects.get_or_create(
         every=max(1, round(scan_every)), period=IntervalSchedule.SECONDS
@@ -96,7 +96,7 @@ def bench_latency(
         [*celery, "beat", "--loglevel", "WARNING"],
         [sys.executable, "manage.py", "ingest_watch"],
     ]
-    file_names = [f"books-latency-{seed}-{n:05d}.csv" for n in range(files)]
+    file_names = [f"{importer}-latency-{seed}-{n:05d}.csv" for n in range(files)]
     latencies: list[float] = []
     states: dict[str, int] = {}
     finished = False
@@ -105,9 +105,9 @@ def bench_latency(
             # Warm up: the watcher watches, the worker processes have started
             # and opened their connections before the clock runs.
             log_wait(root / "process-2.log", "ingest_watch ready", 120)
-            warm = [f"books-warmup-{seed}-{n}.csv" for n in range(2)]
+            warm = [f"{importer}-warmup-{seed}-{n}.csv" for n in range(2)]
             for number, name in enumerate(warm):
-                drop_atomically(inbox, name, small_csv(-1 - number, rng, names_pool))
+                drop_atomically(inbox, name, small_csv(dataset, number=-1 - number))
                 if wait_done([name], inbox, time.monotonic() + 120) < 1:
                     raise RuntimeError(
                         f"No warm-up file was imported in 120 s; see the logs in "
@@ -115,7 +115,7 @@ def bench_latency(
                     )
             load_before = machine_load()
             for number, name in enumerate(file_names):
-                text = small_csv(number, rng, names_pool)
+                text = small_csv(dataset, number=number)
                 started = time.monotonic()
                 drop_atomically(inbox, name, text)
                 state = _wait_final(name, inbox, started + timeout)
@@ -155,6 +155,6 @@ def bench_latency(
             task_ids = list(ledger.values_list("task_id", flat=True))
             TaskResult.objects.filter(task_id__in=task_ids).delete()
             ledger.delete()
-            catalogue_restore(marks)
+            tables_restore(dataset, marks)
         if finished:  # Else its process logs are what the error points to.
             shutil.rmtree(root, ignore_errors=True)

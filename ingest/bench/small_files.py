@@ -2,7 +2,6 @@
 
 import json
 import os
-import random
 import shutil
 import sys
 import tempfile
@@ -13,10 +12,11 @@ from django.conf import settings
 from django.db import connection
 from django.utils import timezone
 
+from ..importers import importer_get
 from ..models import Inbox, InboxFile
-from .catalogue import catalogue_guard, catalogue_restore
-from .data import SMALL_FILE_ROWS, author_names, small_csv
+from .data import SMALL_FILE_ROWS, small_csv
 from .processes import background, child_env, folders_make, machine_load
+from .tables import tables_guard, tables_restore
 
 
 def drop_atomically(inbox: Path, name: str, text: str) -> None:
@@ -69,6 +69,7 @@ def log_wait(log: Path, text: str, timeout: float) -> None:
 
 def bench_small_files(
     *,
+    importer: str,
     files: int,
     seed: int,
     scan_every: float,
@@ -95,12 +96,11 @@ def bench_small_files(
     from django_celery_beat.models import IntervalSchedule, PeriodicTask
     from django_celery_results.models import TaskResult
 
-    marks = catalogue_guard(force=force)
+    dataset = importer_get(importer)
+    marks = tables_guard(dataset, force=force)
     root = Path(tempfile.mkdtemp(prefix="ingest-bench-small-"))
     folders = folders_make(root)
     inbox = folders["inbox"].resolve()
-    rng = random.Random(seed)
-    names_pool = author_names(200)
     task_name = f"ingest_bench scan {root.name}"
     interval, _ = IntervalSchedule.objects.get_or_create(
         every=max(1, round(scan_every)), period=IntervalSchedule.SECONDS
@@ -138,16 +138,16 @@ def bench_small_files(
     ]
     if watch:
         commands.append([sys.executable, "manage.py", "ingest_watch"])
-    file_names = [f"books-small-{seed}-{n:05d}.csv" for n in range(files)]
+    file_names = [f"{importer}-small-{seed}-{n:05d}.csv" for n in range(files)]
     try:
         with background(commands, env, root):
             if watch:
                 log_wait(root / "process-2.log", "ingest_watch ready", 120)
             # Warm up: both worker processes import Django and open their
             # connections before the clock starts.
-            warm = [f"books-warmup-{seed}-{n}.csv" for n in range(2)]
+            warm = [f"{importer}-warmup-{seed}-{n}.csv" for n in range(2)]
             for number, name in enumerate(warm):
-                drop_atomically(inbox, name, small_csv(-1 - number, rng, names_pool))
+                drop_atomically(inbox, name, small_csv(dataset, number=-1 - number))
             if wait_done(warm, inbox, time.monotonic() + 120) < len(warm):
                 raise RuntimeError(
                     f"The worker and beat did not import a warm-up file in 120 s; "
@@ -157,7 +157,7 @@ def bench_small_files(
             started_wall = timezone.now()
             started = time.monotonic()
             for number, name in enumerate(file_names):
-                drop_atomically(inbox, name, small_csv(number, rng, names_pool))
+                drop_atomically(inbox, name, small_csv(dataset, number=number))
             dropped = time.monotonic() - started
             done = wait_done(file_names, inbox, started + timeout)
             seconds = time.monotonic() - started
@@ -217,5 +217,5 @@ def bench_small_files(
             task_ids = list(bench_rows_q.values_list("task_id", flat=True))
             TaskResult.objects.filter(task_id__in=task_ids).delete()
             bench_rows_q.delete()
-            catalogue_restore(marks)
+            tables_restore(dataset, marks)
         shutil.rmtree(root, ignore_errors=True)

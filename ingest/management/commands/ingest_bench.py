@@ -4,22 +4,37 @@ import json
 
 from django.core.management.base import BaseCommand, CommandError
 
-from ingest import bench
+from ingest import bench, conf
+from ingest.importers import importer_names
 
 
 class Command(BaseCommand):
     help = (
-        "Import a generated books CSV through the real services and compare it "
-        "with plain SQL (the floor); or, with --small-files K, time K small files "
-        "through a real worker and beat; or, with --latency N, time N files one "
-        "at a time from their drop to done, through the watcher. Prints one JSON "
-        "line. Refuses a "
-        "non-empty catalogue unless --force; removes what it created unless --keep."
+        "Import a generated CSV of one importer's dataset through the real "
+        "services and compare it with plain SQL (the floor); or, with "
+        "--small-files K, time K small files through a real worker and beat; or, "
+        "with --latency N, time N files one at a time from their drop to done, "
+        "through the watcher. Prints one JSON line. Refuses tables that hold data "
+        "unless --force; removes what it created unless --keep."
     )
 
     def add_arguments(self, parser):
+        parser.add_argument(
+            "--importer",
+            default=None,
+            help="The dataset to measure (default: INGEST_BENCH_IMPORTER, or "
+            "the only importer there is).",
+        )
         parser.add_argument("--rows", type=int, default=100_000)
-        parser.add_argument("--authors", type=int, default=None)
+        parser.add_argument(
+            "--pool",
+            "--authors",
+            dest="pool",
+            type=int,
+            default=None,
+            help="Distinct values of the non-key columns (books: authors); "
+            "default rows/20.",
+        )
         parser.add_argument("--seed", type=int, default=1)
         parser.add_argument("--keep", action="store_true")
         parser.add_argument("--force", action="store_true")
@@ -74,8 +89,9 @@ class Command(BaseCommand):
             ),
         )
 
-    def handle(self, *args, rows, authors, seed, keep, force, small_files, **opts):
+    def handle(self, *args, rows, pool, seed, keep, force, small_files, **opts):
         latency, scan_every = opts["latency"], opts["scan_every"]
+        importer = self._importer(opts["importer"])
         if rows < 1 or small_files < 0 or latency < 0:
             raise CommandError(
                 "--rows must be positive, --small-files and --latency >= 0."
@@ -85,6 +101,7 @@ class Command(BaseCommand):
         try:
             if latency:
                 report = bench.bench_latency(
+                    importer=importer,
                     files=latency,
                     seed=seed,
                     scan_every=10.0 if scan_every is None else scan_every,
@@ -93,6 +110,7 @@ class Command(BaseCommand):
                 )
             elif small_files:
                 report = bench.bench_small_files(
+                    importer=importer,
                     files=small_files,
                     seed=seed,
                     scan_every=2.0 if scan_every is None else scan_every,
@@ -103,8 +121,9 @@ class Command(BaseCommand):
                 )
             else:
                 report = bench.bench_rows(
+                    importer=importer,
                     rows=rows,
-                    authors=authors or max(1, rows // 20),
+                    pool=pool or max(1, rows // 20),
                     seed=seed,
                     keep=keep,
                     force=force,
@@ -113,3 +132,14 @@ class Command(BaseCommand):
         except bench.BenchRefused as exc:
             raise CommandError(str(exc)) from exc
         self.stdout.write(json.dumps(report, ensure_ascii=False))
+
+    def _importer(self, name: str | None) -> str:
+        known = importer_names()
+        name = name or conf.setting("INGEST_BENCH_IMPORTER") or ""
+        if not name and len(known) == 1:
+            return known[0]
+        if name not in known:
+            raise CommandError(
+                f"Choose the dataset with --importer (one of: {', '.join(known)})."
+            )
+        return name
