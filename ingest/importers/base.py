@@ -23,6 +23,20 @@ class FileRejected(Exception):
     """The whole file cannot be imported; the message says why, for people."""
 
 
+@dataclass
+class RejectedRow:
+    """A row left out of an import: where it is, why, and what it held.
+
+    ``last_line`` is set when the record spans several physical lines.
+    """
+
+    line: int
+    column: str
+    message: str
+    raw: list[str]
+    last_line: int = 0
+
+
 class RowError(Exception):
     """One row is invalid; it is skipped and recorded."""
 
