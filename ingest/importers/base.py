@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 from django.db import models
+from django.utils.translation import gettext as _
 
 from . import upsert
 
@@ -311,10 +312,17 @@ class Importer:
         match = self.header_match(header, aliases)
         if match.missing:
             found = [heading.replace("\ufeff", "").strip() for heading in header]
+            hint = ""
+            if any(heading.isdigit() for heading in found):
+                # A year or a count where a heading should be: data, not a header.
+                hint = " " + _(
+                    "The header row holds a number, so it looks like data: the "
+                    "file seems to have no header line; add one."
+                )
             raise FileRejected(
                 f"Missing column(s): {', '.join(match.missing)}; expected: "
                 f"{', '.join(c.name for c in self.columns)}; found: "
-                f"{', '.join(h for h in found if h) or '(nothing)'}."
+                f"{', '.join(h for h in found if h) or '(nothing)'}." + hint
             )
         self.present = frozenset(
             column.name

@@ -179,7 +179,7 @@ def dialect_detect(
         dialect.skipped = [
             skipped_line(number, content)
             for number, content in enumerate(lines[: header_line - 1], start=1)
-            if content.strip()
+            if content.strip(" \t\r\n" + dialect.delimiter)
         ][:SKIPPED_MAX_LINES]
     return dialect
 
