@@ -89,20 +89,20 @@ def _survey(lines: list[str], options: dict) -> tuple[list[tuple[int, int, int]]
     return records, errors
 
 
-def _consistency(records: list[tuple[int, int, int]], errors: int) -> tuple[int, int]:
+def _consistency(
+    records: list[tuple[int, int, int]], errors: int
+) -> tuple[tuple[bool, int], int]:
     """Return (score, width): how well the records agree on their width.
 
-    Records of the commonest width count for, others and errors against; a
-    dialect that splits nothing (width 1) gains nothing, so any delimiter
-    that splits the records consistently beats it.
+    Records of the commonest width count for, others and errors against;
+    a dialect that splits nothing (width 1) loses to any that splits most
+    records alike, however many title or total lines the file has.
     """
     if not records:
-        return -errors, 0
+        return (False, -errors), 0
     widths = Counter(width for _line, width, _filled in records)
     width, agreeing = max(widths.items(), key=lambda item: (item[1], item[0]))
-    if width == 1:
-        agreeing = 0
-    return agreeing - (len(records) - widths[width]) - errors, width
+    return (width > 1, agreeing - (len(records) - agreeing) - errors), width
 
 
 def _quotechar(text: str, delimiter: str) -> str:
