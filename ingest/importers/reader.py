@@ -70,6 +70,11 @@ class _CountingReader(io.RawIOBase):
     def readable(self) -> bool:
         return True
 
+    @property
+    def wide(self) -> bool:
+        """True for UTF-16/32 text, whose NULs this byte check lets through."""
+        return not self._refuse_nul
+
     def readinto(self, buffer) -> int:
         count = self._raw.readinto(buffer) or 0
         if self._refuse_nul:
@@ -444,6 +449,26 @@ def _undecodable_at(path: Path, encoding: str) -> tuple[int, int, int]:
     return newlines + 1, consumed, 0
 
 
+def _nul_refused(lines: Iterator[str]) -> Iterator[str]:
+    """Pass *lines* on, refusing a NUL character the byte check cannot see.
+
+    Only for UTF-16/32 files, whose bytes are full of NULs: PostgreSQL text
+    cannot hold the character either. Rare files, so the per-line cost is
+    acceptable here and nowhere else.
+    """
+    for number, line in enumerate(lines, start=1):
+        if "\x00" in line:
+            raise FileRejected(
+                _(
+                    "The file contains a NUL character (line %(line)d): it "
+                    "looks binary, not CSV text; check that the right file "
+                    "was exported."
+                )
+                % {"line": number}
+            )
+        yield line
+
+
 def _sample_text(sample: bytes, codec: str, *, complete: bool) -> str:
     """Decode the sample; a character cut at its end is left out."""
     decoder = codecs.getincrementaldecoder(codec)(errors="replace")
@@ -499,12 +524,13 @@ def csv_open(
         text = io.TextIOWrapper(
             io.BufferedReader(counter, 1 << 16), encoding=codec, newline=""
         )
+        lines = _nul_refused(text) if counter.wide else text
         # The preamble is skipped as lines: a stray quote in a title line
         # must not swallow the header.
-        for _line in itertools.islice(text, (dialect.header_line or 1) - 1):
+        for _line in itertools.islice(lines, (dialect.header_line or 1) - 1):
             pass
         stream = _RecordStream(
-            text,
+            lines,
             dialect=dialect,
             path=path,
             encoding=codec,

@@ -161,6 +161,12 @@ def test_utf16_with_a_bom_is_read(tmp_path, codec):
     assert rows == [(2, ROWS[0]), (3, ROWS[1])]
 
 
+def test_a_nul_character_in_utf16_text_is_refused_naming_its_line(tmp_path):
+    data = "title,author,year\nA,B,2000\nC\x00,D,2001\n".encode("utf-16")
+    with pytest.raises(FileRejected, match=r"NUL character \(line 3\)"):
+        read(write(tmp_path, data))
+
+
 def test_utf16_without_a_bom_is_refused_as_binary(tmp_path):
     with pytest.raises(FileRejected, match="looks binary"):
         read(write(tmp_path, text(ROWS).encode("utf-16-le")))
