@@ -161,6 +161,20 @@ class Column:
         return heading_key(heading) in self.keys()
 
 
+def no_header_hint(header: Sequence[str]) -> str:
+    """Return a sentence for a refused header that looks like data, or "".
+
+    A year or a count where a heading should be means the file has no
+    header line at all: "Missing column(s)" alone would not say so.
+    """
+    if not any(heading.strip().isdigit() for heading in header):
+        return ""
+    return " " + _(
+        "The header row holds a number, so it looks like data: the file "
+        "seems to have no header line; add one."
+    )
+
+
 def heading_key(heading: str) -> str:
     """Return *heading* as headings compare: ``Published Year`` → ``published year``."""
     return heading_normalize(heading).replace("_", " ")
@@ -312,17 +326,11 @@ class Importer:
         match = self.header_match(header, aliases)
         if match.missing:
             found = [heading.replace("\ufeff", "").strip() for heading in header]
-            hint = ""
-            if any(heading.isdigit() for heading in found):
-                # A year or a count where a heading should be: data, not a header.
-                hint = " " + _(
-                    "The header row holds a number, so it looks like data: the "
-                    "file seems to have no header line; add one."
-                )
             raise FileRejected(
                 f"Missing column(s): {', '.join(match.missing)}; expected: "
                 f"{', '.join(c.name for c in self.columns)}; found: "
-                f"{', '.join(h for h in found if h) or '(nothing)'}." + hint
+                f"{', '.join(h for h in found if h) or '(nothing)'}."
+                + no_header_hint(header)
             )
         self.present = frozenset(
             column.name

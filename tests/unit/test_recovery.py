@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ingest.importers import importer_for, reader
+from ingest.importers import importer_get, reader
 from ingest.importers.base import FileRejected
 from ingest.importers.pipeline import rows_stage
 from ingest.importers.reader import csv_open
@@ -32,7 +32,7 @@ def rejected(source: reader.CsvSource) -> list[tuple[int, str]]:
 def stage(path: Path, **options):
     staged: list[tuple] = []
     result = rows_stage(
-        importer=importer_for(name="books"),
+        importer=importer_get("books"),
         path=path,
         write=staged.extend,
         progress=lambda *args, **kwargs: None,
