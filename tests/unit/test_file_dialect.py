@@ -4,8 +4,9 @@ import pytest
 from django.contrib.auth.models import User
 from django.urls import reverse
 
+from catalogue.models import Book
 from ingest import services
-from ingest.models import Book, InboxFile
+from ingest.models import InboxFile
 from tests.factories import drop, ledger_row
 
 pytestmark = pytest.mark.django_db(transaction=True, databases="__all__")
