@@ -36,6 +36,15 @@ DEFAULTS: dict[str, Any] = {
     "INGEST_MAX_FILE_SIZE": 2 * 1024**3,
     "INGEST_MAX_ROW_ERRORS": 10_000,
     "INGEST_CSV_ENCODING": "",
+    "INGEST_CSV_ENCODINGS": [
+        "utf-8",
+        "cp1251",
+        "koi8-u",
+        "koi8-r",
+        "cp866",
+        "cp1252",
+        "latin-1",
+    ],
     "INGEST_INBOX_ENCODINGS": [],
     "INGEST_MAX_UPLOAD_SIZE": 100 * 1024 * 1024,
     "INGEST_IMPORTERS": None,
@@ -117,7 +126,7 @@ def csv_encodings() -> list[str]:
     error, refused when the first file is read.
     """
     names = []
-    for name in settings.INGEST_CSV_ENCODINGS:
+    for name in setting("INGEST_CSV_ENCODINGS"):
         try:
             names.append(codecs.lookup(name).name)
         except LookupError:
