@@ -43,6 +43,7 @@ class InboxAdmin(admin.ModelAdmin):
             {
                 "fields": [
                     "encoding",
+                    ("delimiter", "quotechar", "header_line"),
                     "column_aliases",
                     "min_file_age",
                     "max_reject_rate",

@@ -5,6 +5,7 @@ reads has its default here. Read at call time, never at import, so tests
 (and ``override_settings``) can change them.
 """
 
+import codecs
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +36,15 @@ DEFAULTS: dict[str, Any] = {
     "INGEST_MAX_FILE_SIZE": 2 * 1024**3,
     "INGEST_MAX_ROW_ERRORS": 10_000,
     "INGEST_CSV_ENCODING": "",
+    "INGEST_CSV_ENCODINGS": [
+        "utf-8",
+        "cp1251",
+        "koi8-u",
+        "koi8-r",
+        "cp866",
+        "cp1252",
+        "latin-1",
+    ],
     "INGEST_INBOX_ENCODINGS": [],
     "INGEST_MAX_UPLOAD_SIZE": 100 * 1024 * 1024,
     "INGEST_IMPORTERS": None,
@@ -107,6 +117,23 @@ def max_row_errors() -> int:
 def csv_encoding() -> str:
     """Return the encoding every CSV is read in, or "" to detect it per file."""
     return str(setting("INGEST_CSV_ENCODING"))
+
+
+def csv_encodings() -> list[str]:
+    """Return the encodings detection may choose among, as Python codec names.
+
+    ``INGEST_CSV_ENCODINGS`` lists them; an unknown name is a configuration
+    error, refused when the first file is read.
+    """
+    names = []
+    for name in setting("INGEST_CSV_ENCODINGS"):
+        try:
+            names.append(codecs.lookup(name).name)
+        except LookupError:
+            raise ImproperlyConfigured(
+                f"INGEST_CSV_ENCODINGS names an unknown encoding: {name!r}."
+            ) from None
+    return names
 
 
 def progress_interval() -> float:

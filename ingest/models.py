@@ -50,6 +50,34 @@ class Inbox(models.Model):
         blank=True,
         help_text=_("e.g. cp1251; blank = detect per file."),
     )
+    delimiter = models.CharField(
+        _("delimiter"),
+        max_length=1,
+        blank=True,
+        choices=[
+            (",", _("comma")),
+            (";", _("semicolon")),
+            ("\t", _("tab")),
+            ("|", _("pipe")),
+        ],
+        help_text=_("Blank = detected per file from its records."),
+    )
+    quotechar = models.CharField(
+        _("quote character"),
+        max_length=1,
+        blank=True,
+        choices=[('"', _('double quote (")')), ("'", _("single quote (')"))],
+        help_text=_("Blank = detected per file."),
+    )
+    header_line = models.PositiveIntegerField(
+        _("header line"),
+        null=True,
+        blank=True,
+        help_text=_(
+            "Line of the file the header is on (1 = the first); the lines above "
+            "it are skipped. Blank = detected per file."
+        ),
+    )
     min_file_age = models.FloatField(
         _("minimum file age"),
         null=True,
@@ -110,6 +138,15 @@ class Inbox(models.Model):
         from . import conf
 
         return Path(self.folder).resolve() if self.folder else conf.inbox_dir()
+
+    def dialect_overrides(self) -> dict:
+        """Return how this inbox's files are read where staff said so."""
+        overrides = {
+            "delimiter": self.delimiter,
+            "quotechar": self.quotechar,
+            "header_line": self.header_line,
+        }
+        return {key: value for key, value in overrides.items() if value}
 
     def recipients(self) -> list[str]:
         """Return who hears about this inbox's files; [] = the global default."""

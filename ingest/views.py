@@ -152,6 +152,7 @@ def _file_json(row: InboxFile) -> dict:
         started_at=row.started_at.isoformat() if row.started_at else None,
         finished_at=row.finished_at.isoformat() if row.finished_at else None,
         progress=selectors.file_progress(row=row),
+        dialect=row.dialect,
         url=reverse("ingest:file-page", args=[row.pk]),
     )
     return data

@@ -223,6 +223,12 @@ INGEST_CSV_ENCODING = env.str("INGEST_CSV_ENCODING", default="")
 #: Deprecated: per-folder encodings, "<folder>=<encoding>", read once by
 #: migration 0006 into each Inbox's encoding (set it in the admin now).
 INGEST_INBOX_ENCODINGS = env.list("INGEST_INBOX_ENCODINGS", default=[])
+#: Encodings detection chooses among when none is declared, comma-separated.
+#: UTF-8 and UTF-16 are recognised by their BOM whatever this says.
+INGEST_CSV_ENCODINGS = env.list(
+    "INGEST_CSV_ENCODINGS",
+    default=["utf-8", "cp1251", "koi8-u", "koi8-r", "cp866", "cp1252", "latin-1"],
+)
 #: Largest file the dashboard accepts per upload, in bytes (default 100 MiB).
 INGEST_MAX_UPLOAD_SIZE = env.int("INGEST_MAX_UPLOAD_SIZE", default=100 * 1024 * 1024)
 #: The dataset ``ingest_bench`` measures unless told (this project's example).

@@ -15,12 +15,27 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 from django.db import models
+from django.utils.translation import gettext as _
 
 from . import upsert
 
 
 class FileRejected(Exception):
     """The whole file cannot be imported; the message says why, for people."""
+
+
+@dataclass
+class RejectedRow:
+    """A row left out of an import: where it is, why, and what it held.
+
+    ``last_line`` is set when the record spans several physical lines.
+    """
+
+    line: int
+    column: str
+    message: str
+    raw: list[str]
+    last_line: int = 0
 
 
 class RowError(Exception):
@@ -144,6 +159,20 @@ class Column:
 
     def matches(self, heading: str) -> bool:
         return heading_key(heading) in self.keys()
+
+
+def no_header_hint(header: Sequence[str]) -> str:
+    """Return a sentence for a refused header that looks like data, or "".
+
+    A year or a count where a heading should be means the file has no
+    header line at all: "Missing column(s)" alone would not say so.
+    """
+    if not any(heading.strip().isdigit() for heading in header):
+        return ""
+    return " " + _(
+        "The header row holds a number, so it looks like data: the file "
+        "seems to have no header line; add one."
+    )
 
 
 def heading_key(heading: str) -> str:
@@ -301,6 +330,7 @@ class Importer:
                 f"Missing column(s): {', '.join(match.missing)}; expected: "
                 f"{', '.join(c.name for c in self.columns)}; found: "
                 f"{', '.join(h for h in found if h) or '(nothing)'}."
+                + no_header_hint(header)
             )
         self.present = frozenset(
             column.name

@@ -11,8 +11,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .base import Importer, RowError, raw_fields_cap
+from .base import Importer, RejectedRow, RowError, raw_fields_cap
 from .reader import csv_open
+
+__all__ = ["BATCH_ROWS", "RejectedRow", "StageResult", "rows_stage"]
 
 #: Rows handed to the staging writer at a time; bounds the memory per batch.
 BATCH_ROWS = 4096
@@ -20,14 +22,6 @@ BATCH_ROWS = 4096
 ProgressFn = Callable[..., None]
 #: Stages a batch of ``(line, *cleaned values)`` tuples; may keep no reference.
 WriteFn = Callable[[list[tuple]], None]
-
-
-@dataclass
-class RejectedRow:
-    line: int
-    column: str
-    message: str
-    raw: list[str]
 
 
 @dataclass
@@ -42,6 +36,9 @@ class StageResult:
     #: How the file was read (codec name, delimiter), for the ledger.
     encoding: str = ""
     delimiter: str = ""
+    #: Everything detected: dialect, header row, skipped lines, malformed
+    #: records (see :meth:`~ingest.importers.reader.CsvSource.described`).
+    dialect: dict = field(default_factory=dict)
 
 
 def _picker(indexes: Sequence[int | None]) -> Callable[[list[str]], Sequence[str]]:
@@ -77,17 +74,28 @@ def rows_stage(
     max_errors: int,
     batch_rows: int = BATCH_ROWS,
     aliases: dict[str, str] | None = None,
+    dialect: dict | None = None,
 ) -> StageResult:
     """Validate every row of *path* and stage the good ones through *write*.
 
     Streams: memory holds one batch (plus the capped error list); *progress*
     hears bytes read once a batch, and 100% at the end of a file longer than
-    one batch. *aliases* are the inbox's heading renames. Raises
+    one batch. A record the CSV grammar cannot read counts as a rejected
+    row like one with a bad value. *aliases* are the inbox's heading
+    renames; *dialect* overrides detection (``delimiter``, ``quotechar``,
+    ``header_line``). Raises
     :class:`~ingest.importers.base.FileRejected` for file-level problems.
     """
     result = StageResult()
     errors = result.errors
-    with csv_open(path, encoding=importer.encoding) as source:
+    overrides = {
+        key: value
+        for key, value in (dialect or {}).items()
+        if key in ("delimiter", "quotechar", "header_line") and value
+    }
+    with csv_open(
+        path, encoding=importer.encoding, max_rejected=max_errors, **overrides
+    ) as source:
         result.encoding, result.delimiter = source.encoding, source.delimiter
         indexes = importer.column_indexes(source.header, aliases)
         result.extra_columns = [
@@ -130,7 +138,12 @@ def rows_stage(
         if batch:
             write(batch)
             staged += len(batch)
+        if source.malformed_count:
+            rejected += source.malformed_count
+            errors[:] = sorted(errors + source.malformed, key=lambda e: e.line)
+            del errors[max_errors:]
         result.total, result.rejected = staged + rejected, rejected
+        result.dialect = source.described()
         if reported:
             # A file read in one batch is done before anyone could look;
             # its task's own SUCCESS follows at once, without an extra write.

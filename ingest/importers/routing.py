@@ -12,7 +12,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from ..models import InboxFile
-from .base import FileRejected, HeaderMatch, Importer, heading_key
+from .base import FileRejected, HeaderMatch, Importer, heading_key, no_header_hint
 from .registry import importer_classes, importer_get
 
 ChosenBy = InboxFile.ChosenBy
@@ -106,7 +106,7 @@ def no_match_reason(
         )
     else:
         lead = f'Header "{_header_text(header)}" matches no dataset: '
-    return lead + "; ".join(parts) + "."
+    return lead + "; ".join(parts) + "." + no_header_hint(header)
 
 
 def _suggestion(heading: str, importer: type[Importer]) -> str:

@@ -198,7 +198,8 @@ def _file_route(row: InboxFile, path: Path) -> Importer:
     """
     inbox = row.inbox
     encoding = (inbox.encoding if inbox else "") or None
-    with csv_open(path, encoding=encoding) as source:
+    overrides = inbox.dialect_overrides() if inbox else {}
+    with csv_open(path, encoding=encoding, **overrides) as source:
         header = source.header
     inbox_importer = inbox.importer if inbox else ""
     if not inbox and row.importer_chosen_by == InboxFile.ChosenBy.INBOX:
@@ -242,6 +243,7 @@ def _file_stage(
             progress=reporter,
             max_errors=conf.max_row_errors(),
             aliases=row.inbox.column_aliases if row.inbox else None,
+            dialect=row.inbox.dialect_overrides() if row.inbox else None,
         )
 
 
@@ -313,6 +315,7 @@ def _rejections_record(file_id: int, staged: StageResult) -> None:
         rows_rejected=staged.rejected,
         encoding=staged.encoding,
         delimiter=staged.delimiter,
+        dialect=staged.dialect,
         ignored_columns=staged.extra_columns,
     )
 

@@ -67,12 +67,8 @@ def _copy(src: Path, dst: Path) -> Path:
 #: hidden temporary names built from it must fit a 255-byte file name.
 UPLOAD_NAME_MAX_BYTES = 160
 _UPLOAD_NAME_UNSAFE = re.compile(r"[\x00-\x1f\x7f]")
-_WIDE_BOMS = (
-    codecs.BOM_UTF32_LE,
-    codecs.BOM_UTF32_BE,
-    codecs.BOM_UTF16_LE,
-    codecs.BOM_UTF16_BE,
-)
+_UTF32_BOMS = (codecs.BOM_UTF32_LE, codecs.BOM_UTF32_BE)
+_UTF16_BOMS = (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
 
 
 class UploadRejected(Exception):
@@ -166,12 +162,13 @@ def file_upload(
 def _upload_write(chunks: Iterable[bytes], path: Path, *, limit: int) -> int:
     """Write *chunks* to the new file *path*, refusing what is not CSV text.
 
-    Binary content (a NUL byte: no text encoding the importers read has
-    one) and UTF-16/32 are refused here, as is a file that declares UTF-8
-    with a BOM but is not; which 8-bit encoding the rest is in is the
+    Binary content (a NUL byte: no 8-bit encoding the importers read has
+    one) and UTF-32 are refused here, as is a file that declares UTF-8 or
+    UTF-16 with a BOM but is not; which 8-bit encoding the rest is in is the
     importer's call, and its verdict is recorded in the ledger.
     """
     decoder: codecs.IncrementalDecoder | None = None
+    wide = False  # UTF-16 is made of NUL bytes; the reader checks its text.
     size = 0
     with open(path, "xb") as handle:
         for chunk in chunks:
@@ -182,14 +179,16 @@ def _upload_write(chunks: Iterable[bytes], path: Path, *, limit: int) -> int:
                     f"The file is larger than the upload limit of {limit:,} bytes."
                 )
             if not size:
-                if chunk.startswith(_WIDE_BOMS):
+                if chunk.startswith(_UTF32_BOMS):
                     raise UploadRejected(
-                        'The file is UTF-16/32 text (Excel\'s "Unicode text"); '
-                        'save it as "CSV UTF-8" instead.'
+                        'The file is UTF-32 text; save it as "CSV UTF-8" instead.'
                     )
-                if chunk.startswith(codecs.BOM_UTF8):
+                if chunk.startswith(_UTF16_BOMS):
+                    decoder = codecs.getincrementaldecoder("utf-16")()
+                    wide = True
+                elif chunk.startswith(codecs.BOM_UTF8):
                     decoder = codecs.getincrementaldecoder("utf-8")()
-            if b"\0" in chunk:
+            if not wide and b"\0" in chunk:
                 raise UploadRejected(
                     "The file contains NUL bytes: it is binary, not CSV text."
                 )
@@ -197,8 +196,9 @@ def _upload_write(chunks: Iterable[bytes], path: Path, *, limit: int) -> int:
                 try:
                     decoder.decode(chunk)
                 except UnicodeDecodeError as exc:
+                    name = "UTF-16" if wide else "UTF-8"
                     raise UploadRejected(
-                        "The file starts with a UTF-8 mark but is not UTF-8 "
+                        f"The file starts with a {name} mark but is not {name} "
                         f"text (bad byte at offset {size + exc.start})."
                     ) from None
             handle.write(chunk)
@@ -208,7 +208,8 @@ def _upload_write(chunks: Iterable[bytes], path: Path, *, limit: int) -> int:
                 decoder.decode(b"", final=True)
             except UnicodeDecodeError:
                 raise UploadRejected(
-                    "The file is not UTF-8 text (it ends inside a character)."
+                    f"The file is not {'UTF-16' if wide else 'UTF-8'} text (it "
+                    "ends inside a character)."
                 ) from None
         if not size:
             raise UploadRejected("The file is empty.")

@@ -34,6 +34,9 @@ COLUMNS = [
     "rejected",
     "encoding",
     "error",
+    "first_line",
+    "first_reason",
+    "dialect",
 ]
 
 UKRAINIAN = [
@@ -73,6 +76,11 @@ class Case:
     chosen_by: str | None = None
     #: False for a file refused before its header was read (so no dataset).
     routed: bool = True
+    #: The first rejected row's line and a substring of its reason.
+    first_line: int | str = ""
+    first_reason: str = ""
+    #: What the reader must detect, ``key=value`` space-separated.
+    dialect: str = ""
 
     def __post_init__(self) -> None:
         if not self.routed:
@@ -100,6 +108,29 @@ def numbered(count: int, *, bad: dict[int, tuple] | None = None) -> list[tuple]:
     for index, row in (bad or {}).items():
         rows[index] = row
     return rows
+
+
+RUSSIAN = [
+    ("Война и мир", "Лев Толстой", 1869),
+    ("Мёртвые души", "Николай Гоголь", 1842),
+    ("Отцы и дети", "Иван Тургенев", 1862),
+    ("Обломов", "Иван Гончаров", 1859),
+]
+
+
+def with_record(count: int, at: int, record: str, *, quoted: bool = False) -> str:
+    """Return a books file of *count* good rows with raw *record* as row *at*.
+
+    The record lands on line ``at + 2``. With *quoted*, every fifth title is
+    quoted (it holds a comma), as in real exports: a stray quote upstream
+    is then closed by one of them rather than by the end of the file.
+    """
+    rows = []
+    for i in range(count):
+        title = f'"Book {i:03d}, vol. 2"' if quoted and i % 5 == 4 else f"Book {i:03d}"
+        rows.append(f"{title},Author {i % 7},{1900 + i}\n")
+    rows.insert(at, record + "\n")
+    return "title,author,year\n" + "".join(rows)
 
 
 def binary_junk() -> bytes:
@@ -172,9 +203,10 @@ def cases() -> list[Case]:
         Case(
             "books-utf16.csv",
             "\ufeff".encode("utf-16-le") + lines(UKRAINIAN).encode("utf-16-le"),
-            "failed",
-            error="UTF-16",
-            routed=False,
+            "done",
+            5,
+            5,
+            encoding="utf-16",
         ),
         Case(
             "books-binary.csv",
@@ -261,7 +293,7 @@ def cases() -> list[Case]:
             b'title,author,year\nGood,Author,2000\n"Never closed,Author,2001\n'
             b"Next,Author,2002\n",
             "failed",
-            error="opened on line 3 is never closed",
+            error='A quote (") opened on line 3 is never closed',
         ),
         # --- Delimiters --------------------------------------------------
         Case(
@@ -284,12 +316,11 @@ def cases() -> list[Case]:
             "books-wrong-delimiter.csv",
             b"title;author;year\nA,B,2000\nC,D,2001\nE,F,2002\nG,H,2003\n",
             "failed",
-            4,
-            0,
-            0,
-            4,
-            encoding="utf-8",
-            error="4 of 4 rows (100.0%) are invalid",
+            dataset="",
+            chosen_by="",
+            # The records agree on commas; the ";" header is a title line.
+            error='Header "A, B, 2000" matches no dataset',
+            dialect="delimiter=comma header_line=2 skipped=1",
         ),
         Case(
             "books-colon-delimiter.csv",
@@ -375,6 +406,8 @@ def cases() -> list[Case]:
             0,
             1,
             encoding="utf-8",
+            first_line=6,
+            first_reason="year 'abc' is not a whole number",
         ),
         Case(
             "books-year-negative.csv",
@@ -385,6 +418,8 @@ def cases() -> list[Case]:
             0,
             1,
             encoding="utf-8",
+            first_line=9,
+            first_reason="year -5 is outside",
         ),
         Case(
             "books-year-out-of-range.csv",
@@ -397,6 +432,8 @@ def cases() -> list[Case]:
             0,
             2,
             encoding="utf-8",
+            first_line=3,
+            first_reason="year 3000 is outside",
         ),
         Case(
             "books-long-title.csv",
@@ -407,6 +444,8 @@ def cases() -> list[Case]:
             0,
             1,
             encoding="utf-8",
+            first_line=2,
+            first_reason="title is 10000 characters",
         ),
         Case(
             "books-empty-fields.csv",
@@ -419,6 +458,8 @@ def cases() -> list[Case]:
             0,
             2,
             encoding="utf-8",
+            first_line=5,
+            first_reason="title is empty",
         ),
         Case(
             "books-short-row.csv",
@@ -429,6 +470,8 @@ def cases() -> list[Case]:
             0,
             1,
             encoding="utf-8",
+            first_line=22,
+            first_reason="2 fields, header has 3",
         ),
         Case(
             "books-whitespace-values.csv",
@@ -466,6 +509,8 @@ def cases() -> list[Case]:
             0,
             9,
             encoding="utf-8",
+            first_line=2,
+            first_reason="year 'n/a' is not a whole number",
         ),
         Case(
             "books-10pct-bad.csv",
@@ -478,6 +523,8 @@ def cases() -> list[Case]:
             0,
             10,
             encoding="utf-8",
+            first_line=2,
+            first_reason="year 'n/a' is not a whole number",
         ),
         Case(
             "books-11pct-bad.csv",
@@ -490,6 +537,8 @@ def cases() -> list[Case]:
             0,
             11,
             encoding="utf-8",
+            first_line=2,
+            first_reason="year 'n/a' is not a whole number",
             error="11 of 100 rows (11.0%) are invalid, more than the 10% allowed",
         ),
         Case(
@@ -504,6 +553,8 @@ def cases() -> list[Case]:
             0,
             9,
             encoding="utf-8",
+            first_line=2,
+            first_reason="year 'n/a' is not a whole number",
             env="INGEST_MAX_REJECT_RATE=0.05",
             error="more than the 5% allowed",
         ),
@@ -578,6 +629,8 @@ def cases() -> list[Case]:
             0,
             1,
             encoding="utf-8",
+            first_line=21,
+            first_reason="birth_year 'next year' is not a whole number",
         ),
         Case(
             # Optional columns may be missing from the header altogether.
@@ -663,6 +716,428 @@ def cases() -> list[Case]:
             error='Header "email, phone" matches no dataset: authors needs name '
             "(missing: name); books needs title, author, year (missing: title, "
             "author, year).",
+        ),
+        *recovery_cases(),
+    ]
+
+
+def recovery_cases() -> list[Case]:
+    """Damaged files that still import: malformed records, dialects, layout."""
+    book_rows = numbered(12)
+    return [
+        # --- Fewer or more fields than the header ------------------------
+        Case(
+            "books-fewer-fields.csv",
+            with_record(20, 5, "Only two,fields").encode(),
+            "done",
+            21,
+            20,
+            0,
+            1,
+            encoding="utf-8",
+            first_line=7,
+            first_reason="2 fields, header has 3",
+            dialect="malformed=1",
+        ),
+        Case(
+            "books-more-fields.csv",
+            with_record(20, 9, "Book, with comma,Author,2000").encode(),
+            "done",
+            21,
+            20,
+            0,
+            1,
+            encoding="utf-8",
+            first_line=11,
+            first_reason="4 fields, header has 3",
+        ),
+        Case(
+            "books-delimiter-in-field.csv",
+            with_record(20, 3, "Part one; part two,Author,1999")
+            .replace(",", ";")
+            .encode(),
+            "done",
+            21,
+            20,
+            0,
+            1,
+            encoding="utf-8",
+            first_line=5,
+            first_reason="4 fields, header has 3",
+            dialect="delimiter=semicolon",
+        ),
+        Case(
+            "books-multiline-wrong-count.csv",
+            with_record(10, 2, '"A title\nover two lines",Author,2000,extra').encode(),
+            "done",
+            11,
+            10,
+            0,
+            1,
+            encoding="utf-8",
+            first_line=4,
+            first_reason="4 fields, header has 3 (the record runs to line 5)",
+        ),
+        Case(
+            "books-trailing-delimiter.csv",
+            "".join(
+                f"{row},\r\n" if n else f"{row}\r\n"
+                for n, row in enumerate(lines(book_rows).splitlines())
+            ).encode(),
+            "done",
+            12,
+            12,
+            encoding="utf-8",
+            dialect="lineterminator=CRLF malformed=0",
+        ),
+        Case(
+            "books-blank-heading-1c.csv",
+            (
+                "Назва;Автор;Рік;;\r\n"
+                + "".join(f"{t};{a};{y}\r\n" for t, a, y in UKRAINIAN)
+            ).encode("cp1251"),
+            "done",
+            5,
+            5,
+            encoding="cp1251",
+            dialect="delimiter=semicolon malformed=0",
+        ),
+        Case(
+            "books-malformed-5pct.csv",
+            with_record(95, 10, '"Stray quote,Author,2000', quoted=True)
+            .replace("Book 040,", "Book 040,extra,")
+            .replace("Book 060,", '"Book 060" ,')
+            .replace("Book 070,Author 0,1970", "Book 070,Author 0")
+            .replace("Book 080,", "Book, 080,")
+            .encode(),
+            "done",
+            96,
+            91,
+            0,
+            5,
+            encoding="utf-8",
+            first_line=12,
+            first_reason="unbalanced quote",
+            dialect="malformed=5",
+        ),
+        Case(
+            "books-malformed-20pct.csv",
+            lines(numbered(40))
+            .replace("0,Author", "0,,Author")
+            .replace("5,Author", "5,,Author")
+            .encode(),
+            "failed",
+            40,
+            0,
+            0,
+            8,
+            encoding="utf-8",
+            first_line=2,
+            first_reason="4 fields, header has 3",
+            error="8 of 40 rows (20.0%) are invalid",
+        ),
+        # --- Stray quotes ------------------------------------------------
+        Case(
+            "books-stray-quote-start.csv",
+            with_record(
+                20, 6, '"Stray opening quote,Author,2001', quoted=True
+            ).encode(),
+            "done",
+            21,
+            20,
+            0,
+            1,
+            encoding="utf-8",
+            first_line=8,
+            first_reason="unbalanced quote",
+        ),
+        Case(
+            "books-stray-quote-swallows-lines.csv",
+            with_record(30, 10, 'Fine,"Stray in author,2001', quoted=True).encode(),
+            "done",
+            31,
+            30,
+            0,
+            1,
+            encoding="utf-8",
+            first_line=12,
+            first_reason="unbalanced quote",
+        ),
+        Case(
+            "books-stray-quote-middle.csv",
+            with_record(10, 4, 'A 5" floppy disk,Author,1990').encode(),
+            "done",
+            11,
+            11,
+            encoding="utf-8",
+            dialect="malformed=0",
+        ),
+        Case(
+            "books-stray-quote-end.csv",
+            with_record(10, 4, 'Ends in a quote",Author",1990').encode(),
+            "done",
+            11,
+            11,
+            encoding="utf-8",
+        ),
+        Case(
+            "books-text-after-quote.csv",
+            with_record(10, 3, '"Quoted" then more,Author,1990').encode(),
+            "done",
+            11,
+            10,
+            0,
+            1,
+            encoding="utf-8",
+            first_line=5,
+            first_reason="text after a closing quote",
+        ),
+        Case(
+            "books-unclosed-quote-late.csv",
+            with_record(30, 30, '"Never closed,Author,2001', quoted=True).encode(),
+            "failed",
+            error='A quote (") opened on line 32 is never closed',
+        ),
+        # --- Quote characters and escapes --------------------------------
+        Case(
+            "books-single-quotes.csv",
+            (
+                "title,author,year\n"
+                + "".join(f"'{t}, vol. 1','{a}',{y}\n" for t, a, y in WESTERN[2:])
+            ).encode(),
+            "done",
+            4,
+            4,
+            encoding="utf-8",
+            dialect="quotechar=' malformed=0",
+        ),
+        Case(
+            "books-apostrophes.csv",
+            lines(
+                [
+                    ("L'Étranger", "Albert Camus", 1942),
+                    ("'Tis Pity She's a Whore", "John Ford", 1633),
+                    ("Ulysses, again", "James Joyce", 1922),
+                ]
+            ).encode(),
+            "done",
+            3,
+            3,
+            encoding="utf-8",
+            dialect='quotechar=" malformed=0',
+        ),
+        Case(
+            "books-backslash-escapes.csv",
+            (
+                b"title,author,year\n"
+                b'"He said \\"yes\\", then left",Author One,2001\n'
+                b'"The \\"Quoted\\" Book",Author Two,2002\n'
+                b"Plain,Author Three,2003\n"
+            ),
+            "done",
+            3,
+            3,
+            encoding="utf-8",
+            dialect="escapechar=\\ malformed=0",
+        ),
+        # --- Line ends ---------------------------------------------------
+        Case(
+            "books-mixed-line-ends.csv",
+            (
+                b"title,author,year\r\n"
+                b"Alpha,Author,2001\n"
+                b"Beta,Author,2002\r"
+                b"Gamma,Author,2003\r\n"
+                b"Delta,Author,2004\n"
+            ),
+            "done",
+            4,
+            4,
+            encoding="utf-8",
+        ),
+        Case(
+            "books-crlf-with-lf-in-quotes.csv",
+            (b'title,author,year\r\n"Two\nlines",Author,2001\r\nPlain,Author,2002\r\n'),
+            "done",
+            2,
+            2,
+            encoding="utf-8",
+            dialect="lineterminator=CRLF+LF",
+        ),
+        # --- Preamble, footer, repeated header ---------------------------
+        Case(
+            "books-title-line.csv",
+            ("Book export\n\n" + lines(UKRAINIAN[:3])).encode(),
+            "done",
+            3,
+            3,
+            encoding="utf-8",
+            dialect="header_line=3 skipped=1",
+        ),
+        Case(
+            "books-1c-preamble.csv",
+            (
+                "Exported 2026-11-30 by 1C;;\r\n;;\r\n"
+                + lines(UKRAINIAN, sep=";", end="\r\n")
+            ).encode("cp1251"),
+            "done",
+            5,
+            5,
+            encoding="cp1251",
+            dialect="delimiter=semicolon header_line=3 skipped=1",
+        ),
+        Case(
+            "books-footer-total.csv",
+            (lines(book_rows, sep=";") + "Total: 1 234\n").encode(),
+            "done",
+            12,
+            12,
+            encoding="utf-8",
+            dialect="skipped=14 malformed=0",
+        ),
+        Case(
+            "books-preamble-and-footer.csv",
+            (
+                "Catalogue\tDecember\n"
+                + lines(book_rows, sep="\t")
+                + "\nRows: 12\nEnd of report\n"
+            ).encode(),
+            "done",
+            12,
+            12,
+            encoding="utf-8",
+            dialect="delimiter=tab header_line=2 skipped=1,16,17",
+        ),
+        Case(
+            "books-short-line-not-footer.csv",
+            with_record(10, 5, "Just a note").encode(),
+            "done",
+            11,
+            10,
+            0,
+            1,
+            encoding="utf-8",
+            first_line=7,
+            first_reason="1 fields, header has 3",
+        ),
+        Case(
+            "books-repeated-header.csv",
+            (lines(numbered(5)) + lines(numbered(10)[5:])).encode(),
+            "done",
+            10,
+            10,
+            encoding="utf-8",
+            dialect="repeated_headers=1 malformed=0",
+        ),
+        Case(
+            "books-concatenated-exports.csv",
+            (
+                "Export 1\n"
+                + lines(numbered(4), sep=";")
+                + "Export 2\n"
+                + lines(numbered(8)[4:], sep=";")
+            ).encode(),
+            "done",
+            8,
+            8,
+            encoding="utf-8",
+            dialect="header_line=2 repeated_headers=1 skipped=1,7",
+        ),
+        # --- Headers -----------------------------------------------------
+        Case(
+            "books-no-header.csv",
+            lines(UKRAINIAN[1:], header=UKRAINIAN[0]).encode(),
+            "failed",
+            dataset="",
+            chosen_by="",
+            error="seems to have no header line",
+        ),
+        Case(
+            "books-two-row-header.csv",
+            lines(book_rows, header=("Book", "", "Published"))
+            .replace("\n", "\ntitle,author,year\n", 1)
+            .encode(),
+            "failed",
+            dataset="",
+            chosen_by="",
+            error='Header "Book, Published" matches no dataset',
+        ),
+        Case(
+            "books-one-column.csv",
+            lines([(t,) for t, _a, _y in UKRAINIAN], header=("title",)).encode(),
+            "failed",
+            dataset="",
+            chosen_by="",
+            error='Header "title" matches no dataset: authors needs name '
+            "(missing: name); books needs title, author, year (missing: author, "
+            "year).",
+        ),
+        Case(
+            "books-title-over-semicolon-header.csv",
+            ("Books\n" + lines(UKRAINIAN[:4], sep=";")).encode(),
+            "done",
+            4,
+            4,
+            encoding="utf-8",
+            dialect="delimiter=semicolon header_line=2 skipped=1",
+        ),
+        # --- Encodings ---------------------------------------------------
+        Case(
+            "books-utf16-be.csv",
+            "\ufeff".encode("utf-16-be")
+            + lines(UKRAINIAN, end="\r\n", sep="\t").encode("utf-16-be"),
+            "done",
+            5,
+            5,
+            encoding="utf-16",
+            dialect="delimiter=tab",
+        ),
+        Case(
+            "books-koi8u.csv",
+            lines(UKRAINIAN).encode("koi8-u"),
+            "done",
+            5,
+            5,
+            encoding="koi8-u",
+        ),
+        Case(
+            "books-koi8r.csv",
+            lines(RUSSIAN, sep=";").encode("koi8-r"),
+            "done",
+            4,
+            4,
+            encoding="koi8-r",
+        ),
+        Case(
+            "books-cp866-dos.csv",
+            lines(RUSSIAN, end="\r\n").encode("cp866"),
+            "done",
+            4,
+            4,
+            encoding="cp866",
+        ),
+        Case(
+            "books-cp1252-smart-quotes.csv",
+            lines(
+                [
+                    ("“Quoted” — a novel", "Émile Zola", 1880),
+                    ("Cœur simple", "Gustave Flaubert", 1877),
+                    ("Price: 5 €", "Anonyme", 1999),
+                ]
+            ).encode("cp1252"),
+            "done",
+            3,
+            3,
+            encoding="cp1252",
+        ),
+        Case(
+            "books-excel-utf8-bom-semicolon.csv",
+            b"\xef\xbb\xbf" + lines(UKRAINIAN, sep=";", end="\r\n").encode(),
+            "done",
+            5,
+            5,
+            encoding="utf-8-sig",
+            dialect="delimiter=semicolon lineterminator=CRLF",
         ),
     ]
 

@@ -22,7 +22,13 @@ from django_celery_beat.models import IntervalSchedule, PeriodicTask
 
 from catalogue.models import Author, Book
 from ingest.models import InboxFile
-from tests.data import CORPUS, COUNTS, case_env, corpus_cases
+from tests.data import (
+    CORPUS,
+    COUNTS,
+    case_env,
+    corpus_cases,
+    first_rejection_problems,
+)
 from tests.e2e.harness import scan_schedule_set, wait_until
 
 pytestmark = [
@@ -118,6 +124,8 @@ def test_every_corpus_file_gets_its_outcome_through_real_processes(
                 problems.append(f"unexpected error {row.error!r}")
             if case["encoding"] and row.encoding != case["encoding"]:
                 problems.append(f"encoding {row.encoding!r} != {case['encoding']!r}")
+            first = row.rejections.order_by("line").first()
+            problems += first_rejection_problems(case, first)
             if problems:
                 mismatches.append((case["file"], problems))
         worker.stop()

@@ -11,8 +11,18 @@ import pytest
 from django.core import mail
 
 from ingest import services, tasks
+from ingest.importers.reader import csv_open
 from ingest.models import InboxFile
-from tests.data import CORPUS, COUNTS, DATA, case_env, corpus_cases, make_corpus
+from tests.data import (
+    CORPUS,
+    COUNTS,
+    DATA,
+    case_env,
+    corpus_cases,
+    dialect_problems,
+    first_rejection_problems,
+    make_corpus,
+)
 from tests.factories import drop
 
 
@@ -32,7 +42,7 @@ def imported(name: str, *, importer: str = "") -> InboxFile:
 
 def test_the_corpus_is_large_and_matches_its_generator(tmp_path):
     cases = corpus_cases()
-    assert len(cases) >= 25
+    assert len(cases) >= 80
     assert sorted(c["file"] for c in cases) == sorted(p.name for p in CORPUS.iterdir())
     make_corpus.main(tmp_path)
     assert filecmp.cmp(tmp_path / "expected.csv", DATA / "expected.csv", False)
@@ -67,6 +77,8 @@ def test_corpus_file_gets_its_expected_outcome(case, eager, settings):
     if case["encoding"]:
         assert row.encoding == case["encoding"]
     assert row.rejections.count() == row.rows_rejected
+    first = row.rejections.order_by("line").first()
+    assert first_rejection_problems(case, first) == []
     assert not row.processing_path.exists() and Path(row.stored_path).exists()
     if row.state == InboxFile.State.FAILED:
         assert "/failed/" in row.stored_path
@@ -85,3 +97,14 @@ def test_corpus_file_gets_its_expected_outcome(case, eager, settings):
         "duplicate": "Import skipped",
     }[row.state]
     assert about[0].subject.startswith(f"{verb}: {row.name} — "), about[0].subject
+
+
+@pytest.mark.parametrize(
+    "case", [c for c in corpus_cases() if c["dialect"]], ids=lambda case: case["file"]
+)
+def test_corpus_file_is_read_with_its_expected_dialect(case):
+    with csv_open(CORPUS / case["file"]) as source:
+        for _row in source.rows:
+            pass
+        detected = source.described()
+    assert dialect_problems(case, detected) == []

@@ -116,7 +116,7 @@ def test_each_candidate_delimiter_is_detected_from_the_header(tmp_path, sep):
     assert source.delimiter == sep and rows[0][1] == ROWS[0]
 
 
-def test_commas_in_data_do_not_sway_a_semicolon_header(tmp_path):
+def test_commas_in_data_do_not_sway_a_semicolon_file(tmp_path):
     data = "title;author;year\nOne, two, three, four;Me, Myself;2000\n"
     source, rows = read(write(tmp_path, data.encode()))
     assert source.delimiter == ";"
@@ -152,10 +152,24 @@ def test_nul_bytes_mean_binary(tmp_path):
         read(write(tmp_path, b"title,author,year\n\x00\x01\x02,x,1\n"))
 
 
-def test_utf16_is_refused_with_what_to_do_instead(tmp_path):
-    data = codecs.BOM_UTF16_LE + text(ROWS).encode("utf-16-le")
-    with pytest.raises(FileRejected, match='save it as "CSV UTF-8"'):
+@pytest.mark.parametrize("codec", ["utf-16-le", "utf-16-be"])
+def test_utf16_with_a_bom_is_read(tmp_path, codec):
+    bom = codecs.BOM_UTF16_LE if codec.endswith("le") else codecs.BOM_UTF16_BE
+    source, rows = read(write(tmp_path, bom + text(ROWS, end="\r\n").encode(codec)))
+    assert source.encoding == "utf-16"
+    assert source.header == ["title", "author", "year"]
+    assert rows == [(2, ROWS[0]), (3, ROWS[1])]
+
+
+def test_a_nul_character_in_utf16_text_is_refused_naming_its_line(tmp_path):
+    data = "title,author,year\nA,B,2000\nC\x00,D,2001\n".encode("utf-16")
+    with pytest.raises(FileRejected, match=r"NUL character \(line 3\)"):
         read(write(tmp_path, data))
+
+
+def test_utf16_without_a_bom_is_refused_as_binary(tmp_path):
+    with pytest.raises(FileRejected, match="looks binary"):
+        read(write(tmp_path, text(ROWS).encode("utf-16-le")))
 
 
 def test_an_undecodable_byte_after_the_sample_is_located_exactly(tmp_path):
@@ -173,17 +187,24 @@ def test_an_unclosed_quote_is_refused_naming_its_line(tmp_path):
         read(write(tmp_path, data))
 
 
-def test_text_after_a_closing_quote_is_malformed(tmp_path):
-    data = b'title,author,year\n"A" and more,B,2000\n'
-    with pytest.raises(FileRejected, match="Malformed CSV on line 2"):
-        read(write(tmp_path, data))
+def test_text_after_a_closing_quote_rejects_that_record_only(tmp_path):
+    data = b'title,author,year\n"A" and more,B,2000\nC,D,2001\n'
+    source, rows = read(write(tmp_path, data))
+    assert rows == [(3, ["C", "D", "2001"])]
+    assert [(e.line, e.message, e.raw) for e in source.malformed] == [
+        (2, "text after a closing quote", ['"A" and more,B,2000'])
+    ]
 
 
-def test_a_field_beyond_the_size_limit_is_refused(tmp_path):
+def test_a_field_beyond_the_size_limit_rejects_that_record_only(tmp_path):
     huge = b"x" * (reader.FIELD_SIZE_LIMIT + 1)
-    data = b'title,author,year\n"' + huge + b'",B,2000\n'
-    with pytest.raises(FileRejected, match="longer than 1048576 characters"):
-        read(write(tmp_path, data))
+    data = b'title,author,year\n"' + huge + b'",B,2000\nC,D,2001\n'
+    source, rows = read(write(tmp_path, data))
+    assert rows == [(3, ["C", "D", "2001"])]
+    (error,) = source.malformed
+    assert error.line == 2
+    assert error.message == "a field longer than 1048576 characters"
+    assert len(error.raw[0]) < 1100  # Capped for the ledger.
 
 
 @pytest.mark.django_db(transaction=True, databases="__all__")

@@ -1,5 +1,6 @@
 """Uploading CSVs: the service (atomic, safe names, queued once) and its views."""
 
+import codecs
 import json
 from pathlib import Path
 
@@ -122,7 +123,8 @@ def test_a_long_name_is_shortened_to_fit_the_file_system():
     ("content", "message"),
     [
         (b"title,author,year\nA,B,2000\n\x00\x01\x02", "NUL bytes"),
-        ("title,author\n".encode("utf-16"), "UTF-16/32"),
+        ("title,author\n".encode("utf-32"), "UTF-32"),
+        (codecs.BOM_UTF16_LE + b"t\x00i\x00\x00\xd8", "not UTF-16"),
         (b"\xef\xbb\xbftitle,author,year\n\xff\xfe,B,1\n", "not UTF-8"),
         (b"", "empty"),
     ],
@@ -132,6 +134,13 @@ def test_content_that_is_not_csv_text_is_refused_and_leaves_nothing(content, mes
         services.file_upload(name="books.csv", chunks=[content])
     assert InboxFile.objects.count() == 0
     assert processing_entries() == []
+
+
+def test_a_utf16_upload_with_a_bom_is_accepted_and_queued():
+    content = "title,author,year\r\nКобзар,Шевченко,1840\r\n".encode("utf-16")
+    row = services.file_upload(name="books.csv", chunks=[content[:7], content[7:]])
+    assert row.state == InboxFile.State.QUEUED
+    assert row.processing_path.read_bytes() == content
 
 
 def test_an_upload_over_the_size_limit_is_refused_while_streaming(settings):
