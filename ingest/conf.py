@@ -95,3 +95,8 @@ def resolve_inbox(inbox: str | None) -> Path:
         f"Inbox {inbox!r} is outside INGEST_ALLOWED_ROOTS "
         f"({', '.join(str(r) for r in allowed_roots())})."
     )
+
+
+def metrics_token() -> str:
+    """Return the bearer token that opens ``/metrics``; "" means staff only."""
+    return str(getattr(settings, "INGEST_METRICS_TOKEN", ""))

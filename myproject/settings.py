@@ -181,6 +181,9 @@ CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = False
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 # How often beat re-reads the schedule from the database at the most.
 CELERY_BEAT_MAX_LOOP_INTERVAL = env_int("CELERY_BEAT_MAX_LOOP_INTERVAL", 5)
+# Beat saves a schedule's last_run_at after every send instead of every three
+# minutes: /readyz and /metrics read it as the time of the last scan.
+CELERY_BEAT_SYNC_EVERY = env_int("CELERY_BEAT_SYNC_EVERY", 1)
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
 # Eager runs keep their results as a worker would. Celery copies this onto
 # each task class the first time the task is bound, so changing it later
@@ -213,6 +216,8 @@ INGEST_CSV_ENCODING = env_str("INGEST_CSV_ENCODING", "")
 INGEST_INBOX_ENCODINGS = env_list("INGEST_INBOX_ENCODINGS")
 #: Largest file the dashboard accepts per upload, in bytes (default 100 MiB).
 INGEST_MAX_UPLOAD_SIZE = env_int("INGEST_MAX_UPLOAD_SIZE", 100 * 1024 * 1024)
+#: Bearer token that opens /metrics to a scraper; empty = staff sessions only.
+INGEST_METRICS_TOKEN = env_str("INGEST_METRICS_TOKEN", "")
 
 # --- Production hardening -------------------------------------------------
 
@@ -224,6 +229,8 @@ if not DEBUG:
     SESSION_COOKIE_SECURE = env_bool("DJANGO_SECURE_COOKIES", True)
     CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
     SECURE_SSL_REDIRECT = env_bool("DJANGO_SECURE_SSL_REDIRECT", True)
+    # Probes and scrapers talk plain HTTP to the container, not through TLS.
+    SECURE_REDIRECT_EXEMPT = [r"^(healthz|readyz|metrics)$"]
     SECURE_HSTS_SECONDS = env_int("DJANGO_SECURE_HSTS_SECONDS", 31536000)
     SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool(
         "DJANGO_SECURE_HSTS_INCLUDE_SUBDOMAINS", True

@@ -75,6 +75,27 @@ def test_postgres_redis_and_web_have_health_checks(services):
     assert "ping" in services["redis"]["healthcheck"]["test"]
 
 
+def probe_url(service: dict) -> str:
+    """Return the URL a Python health check fetches, and check it would work."""
+    test = service["healthcheck"]["test"]
+    assert test[:3] == ["CMD", "python", "-c"]
+    (url,) = re.findall(r"'(http://[^']+)'", test[3])
+    # DJANGO_ALLOWED_HOSTS has localhost by default, not the service name.
+    assert "'Host': 'localhost'" in test[3]
+    compile(test[3], "healthcheck", "exec")
+    return url
+
+
+def test_web_is_healthy_by_healthz_and_the_worker_reports_readyz(services):
+    """The gate (web healthy → worker and beat start) is the no-I/O liveness
+    probe; readiness, which needs the worker and beat, only reports."""
+    assert probe_url(services["web"]) == "http://127.0.0.1:8000/healthz"
+    assert probe_url(services["worker"]) == "http://web:8000/readyz"
+    for name, service in services.items():
+        for need in service.get("depends_on", {}):
+            assert need != "worker", f"{name} would wait for readiness"
+
+
 def test_services_start_only_after_what_they_need_is_healthy(services):
     expected = {
         "web": {"postgres", "redis"},
