@@ -1,7 +1,8 @@
 """Detect the external services a test pass needs, and explain what is missing.
 
 Outside CI a missing service skips the tests that need it, with a reason
-that names what to start or set; under ``CI=true`` it is a failure.
+that names what to start or set; under CI (``CI`` set to true, 1 or yes) it
+is a failure.
 """
 
 import os
@@ -10,7 +11,7 @@ from urllib.parse import urlparse
 
 from django.conf import settings
 
-IS_CI = os.environ.get("CI", "").lower() == "true"
+IS_CI = os.environ.get("CI", "").strip().lower() in {"true", "1", "yes"}
 
 
 def _reachable(host: str, port: int) -> bool:
@@ -35,13 +36,15 @@ def database_problem() -> str:
     )
 
 
-def redis_problem() -> str:
-    """Return why the configured Redis broker cannot be used, or ""."""
+def broker_problem() -> str:
+    """Return why the configured Redis or RabbitMQ broker cannot be used, or ""."""
     url = settings.CELERY_BROKER_URL
+    if url.startswith(("amqp://", "pyamqp://")):
+        return rabbitmq_problem()
     if not url.startswith("redis://"):
         return (
-            "These tests need Redis: run the PostgreSQL pass of bin/test "
-            "(CELERY_BROKER_URL=redis://127.0.0.1:6379/15)."
+            "These tests need Redis or RabbitMQ: run the PostgreSQL pass of "
+            "bin/test (CELERY_BROKER_URL=redis://127.0.0.1:6379/15)."
         )
     parsed = urlparse(url)
     host, port = parsed.hostname or "127.0.0.1", parsed.port or 6379
@@ -50,4 +53,16 @@ def redis_problem() -> str:
     return (
         f"Redis is not reachable at {host}:{port}: start it "
         "(redis-server --port 6379) or set CELERY_BROKER_URL."
+    )
+
+
+def rabbitmq_problem() -> str:
+    """Return why the configured RabbitMQ broker cannot be used, or ""."""
+    parsed = urlparse(settings.CELERY_BROKER_URL)
+    host, port = parsed.hostname or "127.0.0.1", parsed.port or 5672
+    if _reachable(host, port):
+        return ""
+    return (
+        f"RabbitMQ is not reachable at {host}:{port}: start it "
+        "(rabbitmq-server -detached) or set CELERY_BROKER_URL."
     )

@@ -26,7 +26,8 @@ The pieces, most used first:
 * :func:`scan_schedule_set` points the default inbox's schedule at a short
   interval; :func:`form_fields` reads an HTML form as a browser would submit
   it (for admin change forms).
-* :func:`redis_flush` empties the configured Redis database, and only that.
+* :func:`broker_flush` empties the configured Redis database or RabbitMQ
+  queue, and only that.
 
 Processes run in their own sessions and are stopped with SIGTERM, then
 SIGKILL for whatever is left of them after a grace period, always.
@@ -206,6 +207,28 @@ def redis_flush(url: str) -> bool:
         client.flushdb()
     finally:
         client.close()
+    return True
+
+
+def broker_flush(url: str) -> bool:
+    """Empty the test broker's default queue; False if it is neither Redis
+    nor RabbitMQ.
+
+    Redis: the database *url* names (see :func:`redis_flush`). RabbitMQ: the
+    ``celery`` queue of the vhost *url* names, purged if it exists.
+    """
+    if redis_flush(url):
+        return True
+    if not url.startswith(("amqp://", "pyamqp://")):
+        return False
+    from amqp.exceptions import NotFound
+    from kombu import Connection
+
+    with Connection(url, connect_timeout=5) as broker:
+        try:
+            broker.default_channel.queue_purge("celery")
+        except NotFound:
+            pass  # Never declared on this vhost: nothing to purge.
     return True
 
 
