@@ -392,9 +392,18 @@ class Services:
         return service
 
     def worker(
-        self, *, concurrency: int = 2, name: str = "worker", **env: str
+        self,
+        *,
+        concurrency: int = 2,
+        name: str = "worker",
+        events: bool = False,
+        **env: str,
     ) -> Service:
-        """Start ``celery worker`` and return once it is ready for tasks."""
+        """Start ``celery worker`` and return once it is ready for tasks.
+
+        *events* sends task events (``-E``), for a monitor such as Flower: a
+        worker without heartbeats ignores a monitor's ``enable_events``.
+        """
         service = self.start(
             name,
             [
@@ -408,6 +417,7 @@ class Services:
                 "--without-gossip",
                 "--without-mingle",
                 "--without-heartbeat",
+                *(["--task-events"] if events else []),
             ],
             env=env,
         )

@@ -150,6 +150,25 @@ def test_environment_wires_postgres_redis_secrets_hosts_and_email(services):
         assert variable in environment, variable
 
 
+def test_flower_reuses_the_image_behind_basic_auth_from_env(services):
+    flower = services["flower"]
+    assert flower["image"] == services["web"]["image"]
+    assert flower["environment"] == services["web"]["environment"]
+    command = command_of(flower)
+    assert re.match(r"celery -A myproject flower\b", command)
+    (auth,) = [
+        arg.removeprefix("--basic-auth=")
+        for arg in flower["command"]
+        if arg.startswith("--basic-auth=")
+    ]
+    # No password in the file: compose refuses to start until .env has one.
+    assert re.fullmatch(r"\$\{FLOWER_BASIC_AUTH:\?.+\}", auth)
+    assert probe_url(flower) == "http://127.0.0.1:5555/healthcheck"
+    assert flower["depends_on"]["redis"]["condition"] == "service_healthy"
+    requirements = (ROOT / "requirements.txt").read_text()
+    assert re.search(r"^flower==\d", requirements, re.MULTILINE)
+
+
 def test_the_dockerfile_builds_python_311_with_the_requirements():
     dockerfile = (ROOT / "Dockerfile").read_text()
     assert re.search(r"^FROM python:3\.11-slim\b", dockerfile, re.MULTILINE)
