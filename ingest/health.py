@@ -5,29 +5,23 @@ probe); ``/readyz`` runs :func:`readiness` and answers 503 when a check
 fails, so a load balancer or an orchestrator stops sending work to a stack
 whose files would wait forever.
 
-The scans' last run is django-celery-beat's ``PeriodicTask.last_run_at``:
-beat writes it when it sends the task (``CELERY_BEAT_SYNC_EVERY=1`` makes
-that every time, not every three minutes).
+A scan's last run is ``Inbox.last_scanned_at``, which every finished scan
+sets (django-celery-beat's ``PeriodicTask.last_run_at`` says when beat sent
+it, and reaches the database only every three minutes).
 """
 
 from __future__ import annotations
 
 import datetime
-import json
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
-from pathlib import Path
 
 from celery import current_app
 from django.db import connection
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from . import conf
-
-#: The task every inbox scan schedule runs.
-SCAN_TASK = "ingest.tasks.scan_inbox"
 #: A scan is late once its schedule's interval has passed this many times.
 SCAN_LATE_FACTOR = 3
 #: Seconds a worker has to answer the ping.
@@ -37,13 +31,13 @@ BROKER_TIMEOUT = 2.0
 
 
 @dataclass(frozen=True)
-class ScanSchedule:
-    """An enabled scan schedule and when beat last sent it."""
+class InboxScan:
+    """An enabled inbox, when its last scan finished, and how often it runs."""
 
     name: str
-    inbox: str
-    last_run_at: datetime.datetime | None
-    #: Seconds between runs; None for crontab/solar/clocked schedules.
+    folder: str
+    last_scanned_at: datetime.datetime | None
+    #: Seconds between scans; None for a crontab or no schedule.
     interval: float | None
 
 
@@ -56,28 +50,24 @@ class Check:
     seconds: float = 0.0
 
 
-def scan_schedules() -> list[ScanSchedule]:
-    """Return the enabled scan schedules with their inbox and last run."""
-    from django_celery_beat.models import PeriodicTask
+def inbox_scans() -> list[InboxScan]:
+    """Return every enabled inbox with its last scan and its interval."""
+    from .models import Inbox
 
     found = []
-    tasks = PeriodicTask.objects.filter(task=SCAN_TASK, enabled=True).select_related(
-        "interval"
+    inboxes = Inbox.objects.filter(enabled=True).select_related(
+        "periodic_task__interval"
     )
-    for task in tasks.order_by("name"):
-        try:
-            kwargs = json.loads(task.kwargs or "{}")
-        except ValueError:
-            kwargs = {}
-        inbox = kwargs.get("inbox") if isinstance(kwargs, dict) else None
+    for inbox in inboxes.order_by("name"):
+        task = inbox.periodic_task
         interval = None
-        if task.interval is not None:
+        if task is not None and task.enabled and task.interval is not None:
             interval = task.interval.schedule.run_every.total_seconds()
         found.append(
-            ScanSchedule(
-                name=task.name,
-                inbox=str(Path(inbox).resolve()) if inbox else str(conf.inbox_dir()),
-                last_run_at=task.last_run_at,
+            InboxScan(
+                name=inbox.name,
+                folder=str(inbox.path),
+                last_scanned_at=inbox.last_scanned_at,
                 interval=interval,
             )
         )
@@ -100,28 +90,29 @@ def broker_check() -> Check:
 
 
 def beat_check() -> Check:
-    """Pass when every enabled scan schedule was sent recently enough."""
-    schedules = scan_schedules()
-    if not schedules:
-        return Check(False, _("no enabled scan schedule"))
+    """Pass when every scheduled inbox was scanned recently enough."""
+    inboxes = inbox_scans()
+    timed = [inbox for inbox in inboxes if inbox.interval is not None]
+    if not inboxes:
+        return Check(False, _("no enabled inbox"))
     now = timezone.now()
     late = []
-    for schedule in schedules:
-        if schedule.interval is None:
-            continue  # A crontab has no fixed interval to be late against.
-        if schedule.last_run_at is None:
-            late.append(_("%(name)s never ran") % {"name": schedule.name})
+    for inbox in timed:
+        if inbox.last_scanned_at is None:
+            late.append(_("%(name)s was never scanned") % {"name": inbox.name})
             continue
-        age = (now - schedule.last_run_at).total_seconds()
-        if age > SCAN_LATE_FACTOR * schedule.interval:
+        age = (now - inbox.last_scanned_at).total_seconds()
+        if age > SCAN_LATE_FACTOR * inbox.interval:
             late.append(
-                _("%(name)s last ran %(age).0f s ago (every %(every).0f s)")
-                % {"name": schedule.name, "age": age, "every": schedule.interval}
+                _("%(name)s last scanned %(age).0f s ago (every %(every).0f s)")
+                % {"name": inbox.name, "age": age, "every": inbox.interval}
             )
     if late:
         return Check(False, "; ".join(late))
+    # A crontab has no fixed interval to be late against.
     return Check(
-        True, _("%(count)d scan schedules on time") % {"count": len(schedules)}
+        True,
+        _("%(count)d scheduled inboxes scanned on time") % {"count": len(timed)},
     )
 
 

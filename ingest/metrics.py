@@ -5,7 +5,7 @@ instead of counting in-process: no multiprocess registry, nothing lost when
 a worker restarts, and every web process answers the same. One grouped
 query over the ledger gives the files, rows, durations and emails; the age
 of the oldest queued file uses the state index; the scans' last runs come
-from :func:`ingest.health.scan_schedules`.
+from the inboxes (:func:`ingest.health.inbox_scans`).
 
 Rows and durations are sums over the ledger as it is: when
 ``INGEST_LEDGER_KEEP_DAYS`` deletes old entries they drop, which Prometheus
@@ -29,12 +29,14 @@ from prometheus_client.core import (
 )
 from prometheus_client.registry import Collector
 
-from .health import scan_schedules
-from .models import InboxFile
+from .health import inbox_scans
+from .models import Inbox, InboxFile
 
 State = InboxFile.State
 #: Upper bounds (seconds) of the import duration histogram's buckets.
 DURATION_BUCKETS = (0.1, 0.5, 1.0, 5.0, 10.0, 30.0, 60.0, 300.0, 900.0, 3600.0)
+#: The ``inbox`` label of files that belong to no inbox (uploads, commands).
+NO_INBOX = "-"
 #: The row counts summed per inbox, by their metric label.
 ROW_OUTCOMES = {
     "imported": "rows_imported",
@@ -68,7 +70,7 @@ def ledger_groups() -> list[dict]:
     }
     return list(
         InboxFile.objects.alias(duration=duration)
-        .values("inbox", "state", "notify_state")
+        .values("inbox_id", "state", "notify_state")
         .annotate(
             files=Count("pk"),
             timed=Count("duration"),
@@ -80,12 +82,12 @@ def ledger_groups() -> list[dict]:
     )
 
 
-def oldest_queued() -> dict[str, datetime.datetime]:
-    """Return, per inbox, when its longest-waiting queued file was queued."""
+def oldest_queued() -> dict[int | None, datetime.datetime]:
+    """Return, per inbox id, when its longest-waiting queued file was queued."""
     return {
-        row["inbox"]: row["oldest"]
+        row["inbox_id"]: row["oldest"]
         for row in InboxFile.objects.filter(state=State.QUEUED)
-        .values("inbox")
+        .values("inbox_id")
         .annotate(oldest=Min("queued_at"))
         .order_by()
         if row["oldest"] is not None
@@ -97,7 +99,11 @@ class LedgerCollector(Collector):
 
     def collect(self) -> Iterator[Metric]:
         now = timezone.now()
+        # Grouped by id, named here: a join over the whole ledger costs more.
+        names = dict(Inbox.objects.values_list("pk", "name"))
         groups = ledger_groups()
+        for group in groups:
+            group["inbox"] = names.get(group["inbox_id"], NO_INBOX)
         files = GaugeMetricFamily(
             "ingest_files",
             "Ledger entries by state and inbox.",
@@ -144,7 +150,11 @@ class LedgerCollector(Collector):
         yield rows
         yield emails
         yield self._durations(timed)
-        yield self._queued(inboxes, now)
+        oldest = {
+            names.get(inbox_id, NO_INBOX): at
+            for inbox_id, at in oldest_queued().items()
+        }
+        yield self._queued(inboxes, oldest, now)
         yield self._scans(now)
 
     @staticmethod
@@ -166,13 +176,14 @@ class LedgerCollector(Collector):
         return family
 
     @staticmethod
-    def _queued(inboxes: list[str], now: datetime.datetime) -> GaugeMetricFamily:
+    def _queued(
+        inboxes: list[str], oldest: dict[str, datetime.datetime], now: datetime.datetime
+    ) -> GaugeMetricFamily:
         family = GaugeMetricFamily(
             "ingest_oldest_queued_age_seconds",
             "Seconds the longest-waiting queued file has waited (0: none waits).",
             labels=["inbox"],
         )
-        oldest = oldest_queued()
         for inbox in sorted({*inboxes, *oldest}):
             since = oldest.get(inbox)
             family.add_metric([inbox], (now - since).total_seconds() if since else 0)
@@ -182,13 +193,13 @@ class LedgerCollector(Collector):
     def _scans(now: datetime.datetime) -> GaugeMetricFamily:
         family = GaugeMetricFamily(
             "ingest_last_scan_age_seconds",
-            "Seconds since beat last sent each enabled scan schedule.",
-            labels=["inbox", "schedule"],
+            "Seconds since each enabled inbox's last scan finished.",
+            labels=["inbox"],
         )
-        for schedule in scan_schedules():
-            if schedule.last_run_at is not None:
-                age = (now - schedule.last_run_at).total_seconds()
-                family.add_metric([schedule.inbox, schedule.name], age)
+        for inbox in inbox_scans():
+            if inbox.last_scanned_at is not None:
+                age = (now - inbox.last_scanned_at).total_seconds()
+                family.add_metric([inbox.name], age)
         return family
 
 

@@ -181,9 +181,6 @@ CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = False
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 # How often beat re-reads the schedule from the database at the most.
 CELERY_BEAT_MAX_LOOP_INTERVAL = env_int("CELERY_BEAT_MAX_LOOP_INTERVAL", 5)
-# Beat saves a schedule's last_run_at after every send instead of every three
-# minutes: /readyz and /metrics read it as the time of the last scan.
-CELERY_BEAT_SYNC_EVERY = env_int("CELERY_BEAT_SYNC_EVERY", 1)
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
 # Eager runs keep their results as a worker would. Celery copies this onto
 # each task class the first time the task is bound, so changing it later

@@ -16,7 +16,7 @@ from email.message import EmailMessage
 import pytest
 from aiosmtpd.controller import Controller
 
-from ingest.models import InboxFile
+from ingest.models import Inbox, InboxFile
 from tests.e2e.harness import free_port, scan_schedule_set, wait_until
 
 pytestmark = [
@@ -25,6 +25,7 @@ pytestmark = [
     pytest.mark.django_db(transaction=True, databases="__all__"),
 ]
 
+#: The default inbox's recipients.
 RECIPIENTS = ["ops@example.com", "lead@example.org"]
 CLEAN = (
     "title,author,year\nКобзар,Тарас Шевченко,1840\nЛісова пісня,Леся Українка,1911\n"
@@ -45,7 +46,7 @@ class Received:
     message: EmailMessage
 
 
-class Inbox:
+class Postbox:
     """An aiosmtpd handler that keeps every message it is given."""
 
     def __init__(self) -> None:
@@ -74,7 +75,7 @@ def subject(received: Received) -> str:
 @pytest.fixture
 def smtp_server():
     """Run a real SMTP server on a free port for the test."""
-    handler = Inbox()
+    handler = Postbox()
     controller = Controller(handler, hostname="127.0.0.1", port=free_port())
     controller.start()
     try:
@@ -94,15 +95,17 @@ def test_imports_are_reported_over_smtp_with_parts_and_the_errors_csv(
     services, ingest_dirs, smtp_server
 ):
     """A clean file and one with a rejected row each send one message to
-    every recipient: subject, text and HTML parts, and for the rejected row
+    every recipient of their inbox: subject, text and HTML parts, and for the rejected row
     a CSV attachment whose formula cell is neutralised."""
     handler, port = smtp_server
     scan_schedule_set(every=1)
+    # The inbox's recipients win over INGEST_NOTIFY_EMAILS (ops@example.com).
+    Inbox.objects.filter(folder="").update(notify_emails="\n".join(RECIPIENTS))
     services.worker(
         EMAIL_BACKEND="django.core.mail.backends.smtp.EmailBackend",
         EMAIL_HOST="127.0.0.1",
         EMAIL_PORT=str(port),
-        INGEST_NOTIFY_EMAILS=",".join(RECIPIENTS),
+        INGEST_NOTIFY_EMAILS="nobody@example.com",
         DEFAULT_FROM_EMAIL="ingest@example.net",
     )
     services.beat()

@@ -1,31 +1,29 @@
 """``/healthz`` and ``/readyz``: liveness without I/O, readiness with reasons."""
 
 import datetime
-import json
 
 import pytest
 from django.utils import timezone
-from django_celery_beat.models import CrontabSchedule, IntervalSchedule, PeriodicTask
 
-from ingest import health
+from ingest import health, services
+from ingest.models import Inbox
 from myproject.celery import app as celery_app
 from tests.e2e.harness import free_port
+from tests.factories import default_inbox
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def scan_every_10s():
-    PeriodicTask.objects.all().delete()
-    every, _ = IntervalSchedule.objects.get_or_create(every=10, period="seconds")
-    return PeriodicTask.objects.create(
-        name="Scan inbox", task=health.SCAN_TASK, interval=every
+def scan_every_10s() -> Inbox:
+    """The default inbox, scanned every 10 s, never scanned yet."""
+    return default_inbox(every=10)
+
+
+def ran(inbox: Inbox, seconds_ago: float) -> None:
+    Inbox.objects.filter(pk=inbox.pk).update(
+        last_scanned_at=timezone.now() - datetime.timedelta(seconds=seconds_ago)
     )
-
-
-def ran(task: PeriodicTask, seconds_ago: float) -> None:
-    task.last_run_at = timezone.now() - datetime.timedelta(seconds=seconds_ago)
-    task.save()
 
 
 def test_healthz_answers_ok_without_touching_the_database(
@@ -56,30 +54,35 @@ def test_a_scan_older_than_three_intervals_fails_the_beat_check(scan_every_10s):
     ran(scan_every_10s, 31)
     check = health.beat_check()
     assert not check.ok
-    assert "Scan inbox last ran 31 s ago (every 10 s)" in check.detail
+    assert f"{scan_every_10s.name} last scanned 31 s ago (every 10 s)" in check.detail
 
 
-def test_a_schedule_that_never_ran_or_none_at_all_fails_the_beat_check(
+def test_an_inbox_never_scanned_or_none_enabled_fails_the_beat_check(
     scan_every_10s,
 ):
-    assert health.beat_check().detail == "Scan inbox never ran"
-    PeriodicTask.objects.filter(pk=scan_every_10s.pk).update(enabled=False)
+    assert health.beat_check().detail == f"{scan_every_10s.name} was never scanned"
+    Inbox.objects.update(enabled=False)
     assert (health.beat_check().ok, health.beat_check().detail) == (
         False,
-        "no enabled scan schedule",
+        "no enabled inbox",
     )
 
 
-def test_a_crontab_schedule_is_not_judged_by_an_interval(scan_every_10s):
+def test_a_crontab_inbox_is_not_judged_by_an_interval(
+    scan_every_10s, settings, tmp_path
+):
     ran(scan_every_10s, 1)
-    crontab = CrontabSchedule.objects.create(minute="0", hour="3")
-    PeriodicTask.objects.create(
-        name="Nightly drop",
-        task=health.SCAN_TASK,
-        crontab=crontab,
-        kwargs=json.dumps({"inbox": "/srv/nightly"}),
-    )
+    settings.INGEST_ALLOWED_ROOTS = [str(tmp_path)]
+    nightly = Inbox.objects.create(name="nightly", folder=str(tmp_path))
+    services.inbox_save(inbox=nightly, schedule=services.Schedule(crontab="0 3 * * *"))
     assert health.beat_check().ok
+
+
+def test_a_finished_scan_records_when_it_ran(scan_every_10s, published):
+    before = timezone.now()
+    services.inbox_scan(inbox=scan_every_10s)
+    scan_every_10s.refresh_from_db()
+    assert before <= scan_every_10s.last_scanned_at <= timezone.now()
 
 
 def test_an_unreachable_broker_fails_its_check_quickly(monkeypatch):
