@@ -100,3 +100,13 @@ def resolve_inbox(inbox: str | None) -> Path:
 def metrics_token() -> str:
     """Return the bearer token that opens ``/metrics``; "" means staff only."""
     return str(getattr(settings, "INGEST_METRICS_TOKEN", ""))
+
+
+def archive_keep_days() -> int:
+    """Return the days a finished file's stored copy is kept; 0 = forever."""
+    return int(getattr(settings, "INGEST_ARCHIVE_KEEP_DAYS", 0) or 0)
+
+
+def ledger_keep_days() -> int:
+    """Return the days a finished ledger entry is kept; 0 = forever."""
+    return int(getattr(settings, "INGEST_LEDGER_KEEP_DAYS", 0) or 0)

@@ -68,3 +68,9 @@ def import_file(self, ledger_id: int) -> dict:
 def notify_file(ledger_id: int) -> str:
     """Email the outcome of one finished file; sends at most once."""
     return notify.file_notify(file_id=ledger_id)
+
+
+@shared_task(soft_time_limit=1800, time_limit=1900)
+def apply_retention() -> dict:
+    """Delete stored files and ledger entries past their keep days; safe to repeat."""
+    return services.retention_apply()

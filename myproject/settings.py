@@ -163,6 +163,9 @@ else:
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_RESULT_BACKEND = "myproject.results:RetryingDatabaseBackend"
 CELERY_RESULT_EXTENDED = True
+# Task results older than this are deleted by celery.backend_cleanup, which
+# beat's DatabaseScheduler adds to the schedule (daily at 04:00).
+CELERY_RESULT_EXPIRES = env_int("CELERY_RESULT_EXPIRES", 7 * 24 * 3600)
 CELERY_RESULT_BACKEND_ALWAYS_RETRY = True
 CELERY_RESULT_BACKEND_MAX_RETRIES = 10
 # Backoff of 0.1 s doubling up to 10 s: ten tries span about half a minute.
@@ -213,6 +216,10 @@ INGEST_CSV_ENCODING = env_str("INGEST_CSV_ENCODING", "")
 INGEST_INBOX_ENCODINGS = env_list("INGEST_INBOX_ENCODINGS")
 #: Largest file the dashboard accepts per upload, in bytes (default 100 MiB).
 INGEST_MAX_UPLOAD_SIZE = env_int("INGEST_MAX_UPLOAD_SIZE", 100 * 1024 * 1024)
+#: Days a finished file's stored copy (archive/, failed/) is kept; 0 = forever.
+INGEST_ARCHIVE_KEEP_DAYS = env_int("INGEST_ARCHIVE_KEEP_DAYS", 0)
+#: Days a finished ledger entry is kept; 0 = forever.
+INGEST_LEDGER_KEEP_DAYS = env_int("INGEST_LEDGER_KEEP_DAYS", 0)
 #: Bearer token that opens /metrics to a scraper; empty = staff sessions only.
 INGEST_METRICS_TOKEN = env_str("INGEST_METRICS_TOKEN", "")
 
