@@ -63,10 +63,10 @@ def test_archive_keep_days_deletes_old_stored_files_and_keeps_their_entries(
 ):
     settings.INGEST_ARCHIVE_KEEP_DAYS = 30
     old, old_path = stored("old.csv", "archive", 31)
-    failed, failed_path = stored("bad.csv", "failed", 90, State.FAILED)
+    _failed, failed_path = stored("bad.csv", "failed", 90, State.FAILED)
     reason = failed_path.with_name("bad.csv.error.txt")
     reason.write_text("why")
-    recent, recent_path = stored("recent.csv", "archive", 29)
+    _recent, recent_path = stored("recent.csv", "archive", 29)
     # Not final: being re-imported from its old place; never touched.
     busy, busy_path = stored("busy.csv", "archive", 99, State.QUEUED)
     with caplog.at_level(logging.INFO, logger="ingest.services.retention"):
