@@ -5,7 +5,7 @@ import logging
 from celery import shared_task
 from django.db import InterfaceError, OperationalError
 
-from . import notify, services
+from . import notify, services, webhooks
 
 logger = logging.getLogger(__name__)
 
@@ -74,3 +74,23 @@ def notify_file(ledger_id: int) -> str:
 def apply_retention() -> dict:
     """Delete stored files and ledger entries past their keep days; safe to repeat."""
     return services.retention_apply()
+
+
+@shared_task(bind=True, acks_late=True, soft_time_limit=120, time_limit=150)
+def webhook_file(self, ledger_id: int) -> str:
+    """POST one finished file's summary to its inbox's webhook, with retries.
+
+    Retried with a doubling delay (``INGEST_WEBHOOK_RETRY_DELAY``) up to
+    ``INGEST_WEBHOOK_MAX_RETRIES`` times; the outcome is on the ledger.
+    """
+    retries = self.request.retries
+    try:
+        return webhooks.file_webhook(
+            file_id=ledger_id, last_attempt=retries >= webhooks.webhook_max_retries()
+        )
+    except webhooks.WebhookFailed as exc:
+        raise self.retry(
+            exc=exc,
+            countdown=webhooks.webhook_backoff(retries),
+            max_retries=webhooks.webhook_max_retries(),
+        ) from exc

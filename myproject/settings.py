@@ -220,6 +220,11 @@ INGEST_MAX_UPLOAD_SIZE = env_int("INGEST_MAX_UPLOAD_SIZE", 100 * 1024 * 1024)
 INGEST_ARCHIVE_KEEP_DAYS = env_int("INGEST_ARCHIVE_KEEP_DAYS", 0)
 #: Days a finished ledger entry is kept; 0 = forever.
 INGEST_LEDGER_KEEP_DAYS = env_int("INGEST_LEDGER_KEEP_DAYS", 0)
+#: Seconds a webhook receiver has to answer before the attempt counts as failed.
+INGEST_WEBHOOK_TIMEOUT = env_float("INGEST_WEBHOOK_TIMEOUT", 10.0)
+#: Retries of a failed webhook, each after twice the delay of the one before.
+INGEST_WEBHOOK_MAX_RETRIES = env_int("INGEST_WEBHOOK_MAX_RETRIES", 5)
+INGEST_WEBHOOK_RETRY_DELAY = env_float("INGEST_WEBHOOK_RETRY_DELAY", 10.0)
 #: Bearer token that opens /metrics to a scraper; empty = staff sessions only.
 INGEST_METRICS_TOKEN = env_str("INGEST_METRICS_TOKEN", "")
 
