@@ -1,4 +1,4 @@
-"""Admin for the catalogue, the inboxes and the inbox-file ledger."""
+"""Admin for the inboxes, the inbox-file ledger and rejected rows."""
 
 from django import forms
 from django.contrib import admin, messages
@@ -11,26 +11,12 @@ from django.http import (
 )
 from django.urls import path, reverse
 from django.utils.html import format_html
-from django.utils.http import content_disposition_header
 
 from . import services
-from .errors_csv import errors_csv_filename, errors_csv_lines
+from .errors_csv import errors_csv_response
 from .forms import InboxForm, importer_choices
 from .importers import importer_names
-from .models import Author, Book, Inbox, InboxFile, RowRejection
-
-
-@admin.register(Author)
-class AuthorAdmin(admin.ModelAdmin):
-    search_fields = ["name"]
-
-
-@admin.register(Book)
-class BookAdmin(admin.ModelAdmin):
-    list_display = ["title", "author", "published_year"]
-    search_fields = ["title", "author__name"]
-    list_select_related = ["author"]
-    autocomplete_fields = ["author"]
+from .models import Inbox, InboxFile, RowRejection
 
 
 @admin.register(Inbox)
@@ -277,14 +263,7 @@ class InboxFileAdmin(admin.ModelAdmin):
         row = InboxFile.objects.filter(pk=file_id).first()
         if row is None:
             raise Http404("No such file.")
-        response = StreamingHttpResponse(
-            errors_csv_lines(row.rejections.order_by("line", "pk")),
-            content_type="text/csv; charset=utf-8",
-        )
-        response["Content-Disposition"] = content_disposition_header(
-            True, errors_csv_filename(row)
-        )
-        return response
+        return errors_csv_response(row)
 
     def scan_view(self, request: HttpRequest) -> HttpResponseRedirect:
         """Queue one scan of every enabled inbox now (POST only)."""

@@ -1,83 +1,131 @@
-"""The ``INGEST_*`` settings, read lazily so tests can override them."""
+"""The ``INGEST_*`` settings with their defaults, read lazily.
+
+A host project sets only what it wants to change; every setting the engine
+reads has its default here. Read at call time, never at import, so tests
+(and ``override_settings``) can change them.
+"""
 
 from pathlib import Path
+from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 
 
+def _base_dir() -> Path:
+    """Return the host project's BASE_DIR, else the working directory."""
+    return Path(getattr(settings, "BASE_DIR", None) or Path.cwd())
+
+
+#: Every INGEST_* setting and its default (a callable is called when read).
+DEFAULTS: dict[str, Any] = {
+    "INGEST_INBOX_DIR": lambda: _base_dir() / "inbox",
+    "INGEST_ARCHIVE_DIR": lambda: _base_dir() / "archive",
+    "INGEST_FAILED_DIR": lambda: _base_dir() / "failed",
+    "INGEST_LOCK_DIR": lambda: _base_dir() / "var" / "locks",
+    "INGEST_ALLOWED_ROOTS": [],
+    "INGEST_MIN_FILE_AGE": 5.0,
+    "INGEST_REDISPATCH_AFTER": 300.0,
+    "INGEST_MAX_ATTEMPTS": 5,
+    "INGEST_NOTIFY_EMAILS": [],
+    "INGEST_SCAN_INTERVAL": 10,
+    "INGEST_PROGRESS_INTERVAL": 0.5,
+    "INGEST_MAX_REJECT_RATE": 0.10,
+    "INGEST_MAX_FILE_SIZE": 2 * 1024**3,
+    "INGEST_MAX_ROW_ERRORS": 10_000,
+    "INGEST_CSV_ENCODING": "",
+    "INGEST_INBOX_ENCODINGS": [],
+    "INGEST_MAX_UPLOAD_SIZE": 100 * 1024 * 1024,
+    "INGEST_IMPORTERS": None,
+    "INGEST_METRICS_TOKEN": "",
+    "INGEST_ARCHIVE_KEEP_DAYS": 0,
+    "INGEST_LEDGER_KEEP_DAYS": 0,
+    "INGEST_WEBHOOK_TIMEOUT": 10.0,
+    "INGEST_WEBHOOK_MAX_RETRIES": 5,
+    "INGEST_WEBHOOK_RETRY_DELAY": 10.0,
+}
+
+
+def setting(name: str) -> Any:
+    """Return the INGEST_* setting *name*, or its default."""
+    if hasattr(settings, name):
+        return getattr(settings, name)
+    default = DEFAULTS[name]
+    return default() if callable(default) else default
+
+
 def inbox_dir() -> Path:
     """Return the default inbox folder."""
-    return Path(settings.INGEST_INBOX_DIR).resolve()
+    return Path(setting("INGEST_INBOX_DIR")).resolve()
 
 
 def archive_dir() -> Path:
-    return Path(settings.INGEST_ARCHIVE_DIR).resolve()
+    return Path(setting("INGEST_ARCHIVE_DIR")).resolve()
 
 
 def failed_dir() -> Path:
-    return Path(settings.INGEST_FAILED_DIR).resolve()
+    return Path(setting("INGEST_FAILED_DIR")).resolve()
 
 
 def lock_dir() -> Path:
-    return Path(settings.INGEST_LOCK_DIR).resolve()
+    return Path(setting("INGEST_LOCK_DIR")).resolve()
 
 
 def allowed_roots() -> list[Path]:
     """Return the folders a scheduled scan may read; the inbox is always one."""
-    roots = [Path(root).resolve() for root in settings.INGEST_ALLOWED_ROOTS]
+    roots = [Path(root).resolve() for root in setting("INGEST_ALLOWED_ROOTS")]
     return [inbox_dir(), *roots]
 
 
 def min_file_age() -> float:
-    return float(settings.INGEST_MIN_FILE_AGE)
+    return float(setting("INGEST_MIN_FILE_AGE"))
 
 
 def redispatch_after() -> float:
     """Return the seconds a queued file waits before its message is resent."""
-    return float(settings.INGEST_REDISPATCH_AFTER)
+    return float(setting("INGEST_REDISPATCH_AFTER"))
 
 
 def max_attempts() -> int:
-    return int(settings.INGEST_MAX_ATTEMPTS)
+    return int(setting("INGEST_MAX_ATTEMPTS"))
 
 
 def max_reject_rate() -> float:
     """Return the share of invalid rows above which a whole file is refused."""
-    return float(settings.INGEST_MAX_REJECT_RATE)
+    return float(setting("INGEST_MAX_REJECT_RATE"))
 
 
 def max_file_size() -> int:
     """Return the largest inbox file imported, in bytes."""
-    return int(settings.INGEST_MAX_FILE_SIZE)
+    return int(setting("INGEST_MAX_FILE_SIZE"))
 
 
 def max_row_errors() -> int:
     """Return how many rejected rows are kept per file (the count stays exact)."""
-    return int(settings.INGEST_MAX_ROW_ERRORS)
+    return int(setting("INGEST_MAX_ROW_ERRORS"))
 
 
 def csv_encoding() -> str:
     """Return the encoding every CSV is read in, or "" to detect it per file."""
-    return str(settings.INGEST_CSV_ENCODING)
+    return str(setting("INGEST_CSV_ENCODING"))
 
 
 def progress_interval() -> float:
-    return float(settings.INGEST_PROGRESS_INTERVAL)
+    return float(setting("INGEST_PROGRESS_INTERVAL"))
 
 
 def max_upload_size() -> int:
     """Return the largest upload accepted, in bytes."""
-    return int(settings.INGEST_MAX_UPLOAD_SIZE)
+    return int(setting("INGEST_MAX_UPLOAD_SIZE"))
 
 
 def scan_interval() -> int:
-    return int(settings.INGEST_SCAN_INTERVAL)
+    return int(setting("INGEST_SCAN_INTERVAL"))
 
 
 def notify_emails() -> list[str]:
     """Return who hears about finished imports: the setting, else ``ADMINS``."""
-    emails = list(settings.INGEST_NOTIFY_EMAILS)
+    emails = list(setting("INGEST_NOTIFY_EMAILS"))
     if not emails:
         emails = [address for _name, address in settings.ADMINS]
     return emails
@@ -99,14 +147,28 @@ def resolve_inbox(inbox: str | None) -> Path:
 
 def metrics_token() -> str:
     """Return the bearer token that opens ``/metrics``; "" means staff only."""
-    return str(getattr(settings, "INGEST_METRICS_TOKEN", ""))
+    return str(setting("INGEST_METRICS_TOKEN"))
 
 
 def archive_keep_days() -> int:
     """Return the days a finished file's stored copy is kept; 0 = forever."""
-    return int(getattr(settings, "INGEST_ARCHIVE_KEEP_DAYS", 0) or 0)
+    return int(setting("INGEST_ARCHIVE_KEEP_DAYS") or 0)
 
 
 def ledger_keep_days() -> int:
     """Return the days a finished ledger entry is kept; 0 = forever."""
-    return int(getattr(settings, "INGEST_LEDGER_KEEP_DAYS", 0) or 0)
+    return int(setting("INGEST_LEDGER_KEEP_DAYS") or 0)
+
+
+def webhook_timeout() -> float:
+    """Return the seconds a webhook receiver has to answer one attempt."""
+    return float(setting("INGEST_WEBHOOK_TIMEOUT"))
+
+
+def webhook_max_retries() -> int:
+    return int(setting("INGEST_WEBHOOK_MAX_RETRIES"))
+
+
+def webhook_retry_delay() -> float:
+    """Return the seconds before a webhook's first retry (doubling after)."""
+    return float(setting("INGEST_WEBHOOK_RETRY_DELAY"))

@@ -10,6 +10,9 @@ text and do not evaluate.
 import csv
 from collections.abc import Iterable, Iterator
 
+from django.http import StreamingHttpResponse
+from django.utils.http import content_disposition_header
+
 from .models import InboxFile, RowRejection
 
 #: First characters that make a spreadsheet treat a cell as a formula.
@@ -60,3 +63,20 @@ def errors_csv_filename(file: InboxFile) -> str:
     """Return the download name: ``<ledger id>-<name>.errors.csv``."""
     stem = file.name[:-4] if file.name.lower().endswith(".csv") else file.name
     return f"{file.pk}-{stem}.errors.csv"
+
+
+def errors_csv_response(file: InboxFile) -> StreamingHttpResponse:
+    """Return the download of *file*'s recorded rejected rows, streamed.
+
+    The one errors-CSV download, behind both the admin and the dashboard.
+    """
+    from .selectors import file_rejections
+
+    response = StreamingHttpResponse(
+        errors_csv_lines(file_rejections(row=file)),
+        content_type="text/csv; charset=utf-8",
+    )
+    response["Content-Disposition"] = content_disposition_header(
+        True, errors_csv_filename(file)
+    )
+    return response

@@ -1,4 +1,4 @@
-"""Catalogue models and the inbox-file ledger.
+"""The inbox-file ledger, the inboxes it comes from, and rejected rows.
 
 The ledger (:class:`InboxFile`) is the source of truth for every file the
 scanner has seen; broker messages only ring the bell.
@@ -9,40 +9,6 @@ from pathlib import Path
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
-
-
-class Author(models.Model):
-    name = models.CharField(max_length=255, unique=True)
-    # Database defaults too: the importers insert with set-based SQL that
-    # names only the columns they have.
-    birth_year = models.IntegerField(null=True, blank=True)
-    country = models.CharField(max_length=100, blank=True, default="", db_default="")
-
-    class Meta:
-        ordering = ["name"]
-
-    def __str__(self) -> str:
-        return self.name
-
-
-class Book(models.Model):
-    #: Longest title accepted; also bounds the (title, author) index entry.
-    TITLE_MAX_LENGTH = 500
-
-    title = models.CharField(max_length=TITLE_MAX_LENGTH)
-    author = models.ForeignKey(Author, on_delete=models.PROTECT, related_name="books")
-    published_year = models.IntegerField(null=True, blank=True)
-
-    class Meta:
-        ordering = ["title"]
-        constraints = [
-            models.UniqueConstraint(
-                fields=["title", "author"], name="book_natural_key"
-            ),
-        ]
-
-    def __str__(self) -> str:
-        return f"{self.title} ({self.author})"
 
 
 class Inbox(models.Model):

@@ -1,6 +1,10 @@
-"""URLs of the ingest app: the dashboard pages, login and the JSON API."""
+"""URLs of the ingest app: the dashboard pages and the JSON API.
 
-from django.contrib.auth import views as auth_views
+Only the engine's own views: the host project mounts them
+(``path("ingest/", include("ingest.urls"))``) and owns its login page
+(``LOGIN_URL``); pages send the anonymous there.
+"""
+
 from django.urls import path
 
 from . import ops, views
@@ -15,18 +19,6 @@ urlpatterns = [
     path("imports/<int:file_id>/", views.file_page, name="file-page"),
     path("imports/<int:file_id>/errors.csv", views.file_errors, name="file-errors"),
     path("imports/<int:file_id>/reimport/", views.file_requeue, name="file-requeue"),
-    path(
-        "accounts/login/",
-        auth_views.LoginView.as_view(
-            template_name="ingest/login.html", redirect_authenticated_user=True
-        ),
-        name="login",
-    ),
-    path(
-        "accounts/logout/",
-        auth_views.LogoutView.as_view(next_page="ingest:login"),
-        name="logout",
-    ),
     # JSON API
     path("task/<str:task_id>/", views.task_status, name="task-status"),
     path("files/", views.file_index, name="file-index"),

@@ -24,7 +24,7 @@ from django.middleware.csrf import CsrfViewMiddleware
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.http import content_disposition_header, urlencode
+from django.utils.http import urlencode
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_GET, require_POST
 
@@ -399,12 +399,4 @@ def file_requeue(request: HttpRequest, file_id: int) -> HttpResponse:
 @require_GET
 def file_errors(request: HttpRequest, file_id: int) -> StreamingHttpResponse:
     """Download a file's rejected rows as a spreadsheet-safe CSV."""
-    row = get_object_or_404(InboxFile, pk=file_id)
-    response = StreamingHttpResponse(
-        errors_csv.errors_csv_lines(selectors.file_rejections(row=row)),
-        content_type="text/csv; charset=utf-8",
-    )
-    response["Content-Disposition"] = content_disposition_header(
-        True, errors_csv.errors_csv_filename(row)
-    )
-    return response
+    return errors_csv.errors_csv_response(get_object_or_404(InboxFile, pk=file_id))

@@ -21,9 +21,9 @@ import logging
 import urllib.request
 from urllib.error import HTTPError, URLError
 
-from django.conf import settings
 from django.utils import timezone
 
+from . import conf
 from .models import InboxFile
 
 logger = logging.getLogger(__name__)
@@ -39,17 +39,13 @@ class WebhookFailed(Exception):
     """A delivery failed and may be tried again."""
 
 
-def webhook_timeout() -> float:
-    return float(settings.INGEST_WEBHOOK_TIMEOUT)
-
-
 def webhook_max_retries() -> int:
-    return int(settings.INGEST_WEBHOOK_MAX_RETRIES)
+    return conf.webhook_max_retries()
 
 
 def webhook_backoff(retries: int) -> float:
     """Return the seconds before retry number *retries* + 1 (doubling, capped)."""
-    return min(float(settings.INGEST_WEBHOOK_RETRY_DELAY) * 2**retries, 600.0)
+    return min(conf.webhook_retry_delay() * 2**retries, 600.0)
 
 
 def body_sign(body: bytes, secret: str) -> str:
@@ -89,7 +85,7 @@ def _post(url: str, body: bytes, headers: dict[str, str]) -> int:
     request = urllib.request.Request(  # noqa: S310
         url, data=body, headers=headers, method="POST"
     )
-    with _opener.open(request, timeout=webhook_timeout()) as response:
+    with _opener.open(request, timeout=conf.webhook_timeout()) as response:
         return response.status
 
 

@@ -2,7 +2,9 @@
 
 from django.db import connection, transaction
 
-from ..models import Author, Book, InboxFile
+from catalogue.models import Author, Book
+
+from ..models import InboxFile
 
 
 class BenchRefused(Exception):

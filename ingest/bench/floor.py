@@ -7,7 +7,7 @@ from pathlib import Path
 
 from django.db import connection, transaction
 
-from ..importers.books import BooksImporter
+from catalogue.importers import BooksImporter
 
 #: Rows per ``executemany`` of the SQLite floor (same as the staging writer).
 FLOOR_BATCH = 5000

@@ -14,7 +14,7 @@ from pathlib import Path
 from django.conf import settings
 from django.db import connection
 
-from ..models import Book
+from catalogue.models import Book
 
 
 def database_url() -> str:

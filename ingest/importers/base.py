@@ -15,6 +15,8 @@ from typing import ClassVar
 
 from django.db import models
 
+from . import upsert
+
 
 class FileRejected(Exception):
     """The whole file cannot be imported; the message says why, for people."""
@@ -295,48 +297,24 @@ class Importer:
                 f"{type(self).__name__} declares no model/natural_key; override apply."
             )
         meta = self.model._meta
-        table = meta.db_table
-        names = [column.name for column in self.columns]
-        targets = {
-            column.name: meta.get_field(column.field or column.name).column
-            for column in self.columns
-        }
-        key = ", ".join(self.natural_key)
+        present = [c for c in self.columns if c.name in self.present]
+        target = {c.name: meta.get_field(c.field or c.name).column for c in present}
         final = f"{staging_table}_final"
-        cursor.execute(f"DROP TABLE IF EXISTS {final}")
-        cursor.execute(
-            f"CREATE TEMP TABLE {final} AS SELECT {', '.join(names)} FROM ("
-            f" SELECT *, ROW_NUMBER() OVER (PARTITION BY {key} ORDER BY line DESC)"
-            f" AS rn FROM {staging_table}) AS s WHERE s.rn = 1"
+        distinct = upsert.latest_rows(
+            cursor,
+            staging=staging_table,
+            final=final,
+            key=self.natural_key,
+            select=[c.name for c in present],
         )
-        cursor.execute(f"SELECT COUNT(*) FROM {final}")
-        distinct = cursor.fetchone()[0]
-        on_key = " AND ".join(f"t.{targets[k]} = f.{k}" for k in self.natural_key)
-        cursor.execute(
-            f"SELECT COUNT(*) FROM {final} AS f JOIN {table} AS t ON {on_key}"
+        return upsert.rows_upsert(
+            cursor,
+            table=meta.db_table,
+            final=final,
+            columns=[(target[c.name], c.name) for c in present],
+            key=[target[name] for name in self.natural_key],
+            distinct=distinct,
         )
-        updated = cursor.fetchone()[0]
-        others = [n for n in names if n not in self.natural_key and n in self.present]
-        inserted = [n for n in names if n in self.present]
-        conflict = ", ".join(targets[k] for k in self.natural_key)
-        if others:
-            assignments = ", ".join(
-                f"{targets[n]} = excluded.{targets[n]}" for n in others
-            )
-            changed = " OR ".join(
-                f"{table}.{targets[n]} IS DISTINCT FROM excluded.{targets[n]}"
-                for n in others
-            )
-            action = f"DO UPDATE SET {assignments} WHERE {changed}"
-        else:
-            action = "DO NOTHING"
-        cursor.execute(
-            f"INSERT INTO {table} ({', '.join(targets[n] for n in inserted)})"
-            f" SELECT {', '.join(inserted)} FROM {final} WHERE true ORDER BY {key}"
-            f" ON CONFLICT ({conflict}) {action}"
-        )
-        cursor.execute(f"DROP TABLE {final}")
-        return distinct - updated, updated
 
 
 #: A rejected row keeps at most this many fields of this many characters:

@@ -12,8 +12,9 @@ already has an inbox keeps its old kwargs (still accepted, with a warning).
 import json
 from pathlib import Path
 
-from django.conf import settings
 from django.db import migrations
+
+from ingest import conf
 
 SCAN_TASK = "ingest.tasks.scan_inbox"
 DEFAULT_NAME = "Scan inbox"
@@ -25,7 +26,7 @@ def _resolved(path: str) -> str:
 
 def _encodings() -> dict[str, str]:
     found = {}
-    for entry in getattr(settings, "INGEST_INBOX_ENCODINGS", []):
+    for entry in conf.setting("INGEST_INBOX_ENCODINGS"):
         path, _sep, encoding = entry.rpartition("=")
         if path and encoding.strip():
             found[_resolved(path)] = encoding.strip()
@@ -37,7 +38,7 @@ def forward(apps, schema_editor):
     PeriodicTasks = apps.get_model("django_celery_beat", "PeriodicTasks")
     Inbox = apps.get_model("ingest", "Inbox")
     InboxFile = apps.get_model("ingest", "InboxFile")
-    default_dir = _resolved(settings.INGEST_INBOX_DIR)
+    default_dir = str(conf.inbox_dir())
     encodings = _encodings()
     changed = False
     for task in PeriodicTask.objects.filter(task=SCAN_TASK).order_by("pk"):

@@ -5,7 +5,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("ingest", "0006_inboxes_from_schedules"),
+        ("ingest", "0007_catalogue_moved"),
     ]
 
     operations = [

@@ -9,6 +9,7 @@ import logging
 import uuid
 from collections.abc import Iterable
 
+from celery import current_app
 from django.db import transaction
 from django.utils import timezone
 
@@ -19,6 +20,16 @@ logger = logging.getLogger(__name__)
 
 State = InboxFile.State
 FINAL = InboxFile.FINAL_STATES
+#: The tasks published here, by name: services never import the task module
+#: (it imports them), and a worker finds each by the same name.
+IMPORT_TASK = "ingest.tasks.import_file"
+NOTIFY_TASK = "ingest.tasks.notify_file"
+SCAN_TASK = "ingest.tasks.scan_inbox"
+
+
+def _task(name: str):
+    """Return the registered task *name* (eager mode and test doubles apply)."""
+    return current_app.tasks[name]
 
 
 def file_queue(file_id: int, *, from_states: Iterable[str], **changes) -> bool:
@@ -36,13 +47,14 @@ def file_queue(file_id: int, *, from_states: Iterable[str], **changes) -> bool:
     return bool(moved)
 
 
-def import_publish(file_id: int, task_id: str) -> None:
-    """Ring the doorbell for one file; a broker failure waits for the next scan."""
-    # Imported here: tasks import this module.
-    from ..tasks import import_file
+def import_publish(file_id: int, task_id: str, *, countdown: float = 0) -> None:
+    """Ring the doorbell for one file; a broker failure waits for the next scan.
 
+    *countdown* delays the import (a twin of the file is importing now).
+    """
+    options = {"countdown": countdown} if countdown else {}
     try:
-        import_file.apply_async(args=(file_id,), task_id=task_id)
+        _task(IMPORT_TASK).apply_async(args=(file_id,), task_id=task_id, **options)
     except Exception:
         logger.warning(
             "Could not publish the import of file #%s; the next scan retries.",
@@ -60,10 +72,8 @@ def scan_publish(inbox_id: int) -> bool:
 
     Nothing is lost when it is: the inbox's schedule scans it anyway.
     """
-    from ..tasks import scan_inbox
-
     try:
-        scan_inbox.apply_async(kwargs={"inbox_id": inbox_id}, expires=60)
+        _task(SCAN_TASK).apply_async(kwargs={"inbox_id": inbox_id}, expires=60)
     except Exception:
         logger.warning(
             "Could not publish a scan of inbox #%s.", inbox_id, exc_info=True
@@ -79,8 +89,6 @@ def notify_publish(row: InboxFile) -> None:
     work is writing "no recipients" costs every small file a broker round
     trip and a worker slot.
     """
-    from ..tasks import notify_file
-
     file_id = row.pk
     webhook_publish(row)
     if not notify.file_recipients(row):
@@ -89,7 +97,7 @@ def notify_publish(row: InboxFile) -> None:
 
     def publish() -> None:
         try:
-            notify_file.apply_async(args=(file_id,))
+            _task(NOTIFY_TASK).apply_async(args=(file_id,))
         except Exception:
             logger.warning(
                 "Could not publish the email for file #%s.", file_id, exc_info=True

@@ -29,7 +29,7 @@ from ..importers.reader import csv_open
 from ..importers.staging import Staging
 from ..models import InboxFile, RowRejection
 from ..progress import ProgressReporter, ProgressSink
-from .dispatch import notify_publish
+from .dispatch import import_publish, notify_publish
 
 logger = logging.getLogger(__name__)
 
@@ -348,17 +348,10 @@ def _file_duplicate(
 
 def _file_defer(row: InboxFile) -> dict:
     """Put a file back in the queue for later; its twin decides its fate."""
-    from ..tasks import import_file
-
     if InboxFile.objects.filter(pk=row.pk, state=State.IMPORTING).update(
         state=State.QUEUED, queued_at=timezone.now(), attempts=F("attempts") - 1
     ):
-        try:
-            import_file.apply_async(
-                args=(row.pk,), task_id=row.task_id, countdown=TWIN_RETRY_COUNTDOWN
-            )
-        except Exception:
-            logger.warning("Could not defer file #%s; the next scan retries.", row.pk)
+        import_publish(row.pk, row.task_id, countdown=TWIN_RETRY_COUNTDOWN)
     return {
         "status": "deferred",
         "file_id": row.pk,

@@ -102,7 +102,7 @@ def inbox_folder_clean(folder: str) -> str:
     resolved = raw.resolve()
     if resolved == conf.inbox_dir():
         return ""
-    roots = [Path(r).resolve() for r in settings.INGEST_ALLOWED_ROOTS]
+    roots = [Path(r).resolve() for r in conf.setting("INGEST_ALLOWED_ROOTS")]
     if not any(resolved == root or root in resolved.parents for root in roots):
         allowed = ", ".join(str(root) for root in roots) or "none are set"
         pointed = f" (it resolves to {resolved})" if resolved != raw else ""

@@ -12,7 +12,8 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ingest.models import Author, Book, InboxFile
+from catalogue.models import Author, Book
+from ingest.models import InboxFile
 
 State = InboxFile.State
 

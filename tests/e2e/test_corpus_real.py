@@ -20,7 +20,8 @@ from pathlib import Path
 import pytest
 from django_celery_beat.models import IntervalSchedule, PeriodicTask
 
-from ingest.models import Author, Book, InboxFile
+from catalogue.models import Author, Book
+from ingest.models import InboxFile
 from tests.data import CORPUS, COUNTS, case_env, corpus_cases
 from tests.e2e.harness import scan_schedule_set, wait_until
 

@@ -2,7 +2,7 @@
 
 No services: SQLite and kombu's filesystem broker in a temporary
 ``INGEST_VAR_DIR``. The test runs ``bin/serve`` itself, the way a new user
-does, drops ``data/books.csv`` into the inbox, and reads the outcome from the
+does, drops ``catalogue/data/books.csv`` into the inbox, and reads the outcome from the
 SQLite file, the folders and the file mailbox. It brings its own database,
 so it takes no ``django_db`` mark.
 """
@@ -25,7 +25,7 @@ from tests.e2e.harness import Mailbox, Service, free_port, wait_until
 pytestmark = [pytest.mark.embedded, pytest.mark.e2e]
 
 ROOT = Path(__file__).resolve().parents[2]
-BOOKS = ROOT / "data" / "books.csv"
+BOOKS = ROOT / "catalogue" / "data" / "books.csv"
 PASSWORD = "e2e-embedded-password"
 #: bin/serve may install requirements first; then Django and Celery start.
 START_DEADLINE = 240

@@ -24,7 +24,8 @@ from django.utils import timezone
 from django_celery_beat.models import IntervalSchedule, PeriodicTask
 from django_celery_results.models import TaskResult
 
-from ingest.models import Author, Book, InboxFile
+from catalogue.models import Author, Book
+from ingest.models import InboxFile
 from tests.e2e.harness import form_fields, scan_schedule_set, wait_until
 
 pytestmark = [
@@ -35,7 +36,7 @@ pytestmark = [
 ]
 
 State = InboxFile.State
-BOOKS = Path(__file__).resolve().parents[2] / "data" / "books.csv"
+BOOKS = Path(__file__).resolve().parents[2] / "catalogue" / "data" / "books.csv"
 SCAN_TASK = "ingest.tasks.scan_inbox"
 IMPORT_TASK = "ingest.tasks.import_file"
 #: Seconds any single outcome may take on a busy two-core machine.

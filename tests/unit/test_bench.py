@@ -16,7 +16,8 @@ import pytest
 from django.conf import settings
 from django.db import connection
 
-from ingest.models import Author, Book, InboxFile
+from catalogue.models import Author, Book
+from ingest.models import InboxFile
 
 pytestmark = pytest.mark.django_db(transaction=True, databases="__all__")
 

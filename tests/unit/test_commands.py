@@ -13,7 +13,9 @@ from django.core.management import CommandError, call_command
 from django.utils import timezone
 from django_celery_beat.models import PeriodicTask
 
-from ingest.models import Book, InboxFile
+from catalogue.models import Author, Book
+from ingest import services
+from ingest.models import Inbox, InboxFile
 from tests.factories import books_csv, drop
 
 pytestmark = pytest.mark.django_db(transaction=True, databases="__all__")
@@ -140,9 +142,47 @@ def test_ingest_file_imports_one_file_and_prints_its_summary(tmp_path, published
     assert path.exists(), "the caller's file is left where it is"
 
 
-def test_ingest_file_exits_non_zero_when_the_file_is_rejected(tmp_path, published):
+def test_ingest_file_exits_non_zero_when_no_dataset_fits(tmp_path, published):
     path = tmp_path / "notes.csv"
     path.write_text("colour,size\nred,3\n", encoding="utf-8")
-    with pytest.raises(CommandError, match="was not imported"):
+    with pytest.raises(CommandError, match='Header "colour, size" matches no dataset'):
         run("ingest_file", str(path))
     assert InboxFile.objects.get().state == State.FAILED
+
+
+def test_ingest_file_exits_non_zero_when_too_many_rows_are_rejected(
+    tmp_path, published
+):
+    path = tmp_path / "books.csv"
+    path.write_text(books_csv(("A", "B", 2000), ("", "B", 2001)), encoding="utf-8")
+    with pytest.raises(CommandError, match=r"1 of 2 rows \(50.0%\) are invalid"):
+        run("ingest_file", str(path))
+    row = InboxFile.objects.get()
+    assert (row.state, row.rows_rejected, row.importer) == (State.FAILED, 1, "books")
+    assert not Book.objects.exists()
+
+
+def test_ingest_file_imports_as_the_dataset_given(tmp_path, published):
+    path = tmp_path / "books.csv"
+    path.write_text(books_csv(("Кобзар", "Тарас Шевченко", 1840)), encoding="utf-8")
+    summary = json.loads(run("ingest_file", str(path), "--importer", "authors"))
+    assert (summary["dataset"], summary["dataset_chosen_by"]) == ("authors", "person")
+    assert Author.objects.get().name == "Тарас Шевченко" and not Book.objects.exists()
+
+
+def test_ingest_scan_takes_an_inbox_by_name_and_a_dataset(
+    tmp_path, settings, published
+):
+    other = tmp_path / "partners"
+    other.mkdir()
+    settings.INGEST_ALLOWED_ROOTS = [str(other)]
+    inbox = services.inbox_save(inbox=Inbox(name="partners", folder=str(other)))
+    drop("x.csv", books_csv(("A", "B", 2000)), inbox=other)
+    summary = json.loads(
+        run("ingest_scan", "--inbox", "partners", "--importer", "books")
+    )
+    assert (summary["inbox"], summary["queued"]) == ("partners", 1)
+    row = InboxFile.objects.get()
+    assert (row.inbox, row.importer_requested) == (inbox, "books")
+    with pytest.raises(CommandError, match="No inbox is named 'nope'"):
+        run("ingest_scan", "--inbox", "nope")

@@ -15,11 +15,12 @@ import pytest
 from hypothesis import HealthCheck, event, example, given, settings
 from hypothesis import strategies as st
 
+from catalogue.models import Author, Book
 from ingest import services
 from ingest.importers import FileRejected, importer_get
 from ingest.importers.pipeline import rows_stage
 from ingest.importers.reader import csv_open
-from ingest.models import Author, Book, InboxFile
+from ingest.models import InboxFile
 from ingest.tasks import import_file
 from tests.services import IS_CI
 

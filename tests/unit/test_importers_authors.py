@@ -11,12 +11,12 @@ from django.core.exceptions import ImproperlyConfigured
 from django_celery_beat.models import IntervalSchedule, PeriodicTask
 from django_celery_beat.schedulers import ModelEntry
 
+from catalogue.importers import AuthorsImporter, BooksImporter
+from catalogue.models import Author, Book
 from ingest import services, tasks
 from ingest.importers import RowError
-from ingest.importers.authors import AuthorsImporter
 from ingest.importers.base import Column, next_year
-from ingest.importers.books import BooksImporter
-from ingest.models import Author, Book, InboxFile
+from ingest.models import InboxFile
 from myproject.celery import app as celery_app
 from tests.factories import books_csv, drop
 

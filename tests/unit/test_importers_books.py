@@ -12,10 +12,11 @@ import io
 import pytest
 from django.db import connection
 
+from catalogue.models import Author, Book
 from ingest import services
 from ingest.importers import staging
 from ingest.importers.staging import Staging
-from ingest.models import Author, Book, InboxFile
+from ingest.models import InboxFile
 
 pytestmark = pytest.mark.django_db(transaction=True, databases="__all__")
 

@@ -6,12 +6,13 @@ import pytest
 from django.urls import reverse
 from django_celery_beat.models import PeriodicTask, PeriodicTasks
 
+from catalogue.models import Author
 from ingest import services, tasks
-from ingest.models import Author, Inbox, InboxFile
+from ingest.models import Inbox, InboxFile
 from tests.factories import books_csv, drop
 
 ADD = "admin:ingest_inbox_add"
-pytestmark = pytest.mark.django_db
+pytestmark = pytest.mark.django_db(databases="__all__")
 
 
 def form(**fields) -> dict:

@@ -6,11 +6,12 @@ from pathlib import Path
 import charset_normalizer
 import pytest
 
+from catalogue.models import Book
 from ingest import services
 from ingest.importers import reader
 from ingest.importers.base import FileRejected
 from ingest.importers.reader import csv_open, delimiter_detect
-from ingest.models import Book, InboxFile
+from ingest.models import InboxFile
 from tests.factories import drop
 
 ROWS = [["Кобзар", "Тарас Шевченко", "1840"], ["Лісова пісня", "Леся Українка", "1911"]]

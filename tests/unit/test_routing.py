@@ -31,10 +31,15 @@ class ReturnsImporter(Importer):
 
 
 @pytest.fixture
-def twins(monkeypatch):
+def twins(settings):
     """Register the two look-alike datasets beside the catalogue's."""
-    monkeypatch.setitem(registry.IMPORTERS, "shipments", ShipmentsImporter)
-    monkeypatch.setitem(registry.IMPORTERS, "returns", ReturnsImporter)
+    settings.INGEST_IMPORTERS = [
+        "catalogue.importers.BooksImporter",
+        "catalogue.importers.AuthorsImporter",
+        f"{__name__}.ShipmentsImporter",
+        f"{__name__}.ReturnsImporter",
+    ]
+    assert len(registry.importer_classes()) == 4
 
 
 def chosen(**kwargs) -> tuple[str, str]:

@@ -13,8 +13,9 @@ from django.core import mail
 from django.core.exceptions import ImproperlyConfigured
 from django.urls import reverse
 
+from catalogue.models import Author, Book
 from ingest import services
-from ingest.models import Author, Book, InboxFile
+from ingest.models import InboxFile
 from ingest.tasks import scan_inbox
 from tests.e2e.harness import free_port
 from tests.factories import books_csv, drop

@@ -7,14 +7,15 @@ import pytest
 from django.core import mail
 from django_celery_results.models import TaskResult
 
+from catalogue.models import Author, Book
 from ingest import services
-from ingest.models import Author, Book, InboxFile, RowRejection
+from ingest.models import InboxFile, RowRejection
 from tests.factories import books_csv, drop
 
 pytestmark = pytest.mark.django_db(transaction=True, databases="__all__")
 
 State = InboxFile.State
-BOOKS = Path(__file__).resolve().parents[2] / "data" / "books.csv"
+BOOKS = Path(__file__).resolve().parents[2] / "catalogue" / "data" / "books.csv"
 
 
 def test_the_example_file_is_imported_archived_stored_and_emailed(eager):
@@ -180,6 +181,9 @@ def test_the_ingest_file_command_imports_synchronously_and_fails_on_rejection(tm
     assert good.exists()  # The caller's file is copied, never moved.
     assert InboxFile.objects.get().state == State.DONE
     bad = tmp_path / "bad.csv"
-    bad.write_text("nothing,useful\n")
-    with pytest.raises(CommandError, match="was not imported"):
+    bad.write_text(books_csv(("C", "D", "soon"), ("E", "F", 2001)))
+    with pytest.raises(CommandError, match=r"1 of 2 rows .* are invalid"):
         call_command("ingest_file", str(bad))
+    refused = InboxFile.objects.get(name="bad.csv")
+    assert (refused.state, refused.rows_rejected) == (State.FAILED, 1)
+    assert Book.objects.count() == 1

@@ -103,7 +103,7 @@ def test_development_runs_without_any_secret(environ):
 
 def test_every_environment_variable_of_the_settings_is_documented_in_the_readme():
     settings_source = (ROOT / "myproject" / "settings.py").read_text()
-    variables = set(re.findall(r'env_\w+\(\s*"([A-Z0-9_]+)"', settings_source))
+    variables = set(re.findall(r'env\.\w+\(\s*"([A-Z0-9_]+)"', settings_source))
     assert {"DATABASE_URL", "CELERY_BROKER_URL", "DJANGO_SECRET_KEY"} <= variables
     table = (ROOT / "README.md").read_text().split("## Configuration", 1)[1]
     documented = set(re.findall(r"^\| `([A-Z0-9_]+)` \|", table, re.MULTILINE))
@@ -124,3 +124,23 @@ def test_production_serves_the_probes_over_plain_http_and_redirects_the_rest(
     result = manage(environ, "shell", "-c", script)
     assert result.returncode == 0, result.stderr
     assert result.stdout.splitlines()[-1].split() == ["200", "401", "301"]
+
+
+def test_an_empty_variable_means_the_default_and_a_bad_boolean_is_refused(
+    monkeypatch,
+):
+    from django.core.exceptions import ImproperlyConfigured
+
+    from myproject.env import Env
+
+    monkeypatch.setenv("X_NUMBER", "")
+    monkeypatch.setenv("X_HOSTS", " a.example , ,b.example")
+    monkeypatch.setenv("X_FLAG", "flase")
+    env = Env()
+    assert env.int("X_NUMBER", default=7) == 7
+    assert env.list("X_HOSTS", default=[]) == ["a.example", "b.example"]
+    with pytest.raises(ImproperlyConfigured, match="X_FLAG='flase' is not a boolean"):
+        env.bool("X_FLAG", default=False)
+    monkeypatch.setenv("X_NUMBER", "ten")
+    with pytest.raises(ImproperlyConfigured, match="X_NUMBER='ten'"):
+        env.int("X_NUMBER", default=7)

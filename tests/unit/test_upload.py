@@ -8,8 +8,9 @@ from django.contrib.auth.models import User
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
+from catalogue.models import Author, Book
 from ingest import conf, services, storage
-from ingest.models import Book, InboxFile
+from ingest.models import Inbox, InboxFile
 from ingest.services import uploads
 from tests.factories import books_csv
 
@@ -156,7 +157,7 @@ def test_a_database_failure_leaves_no_file_behind(published, monkeypatch):
 
 
 def test_the_upload_form_stores_several_files_and_returns_to_the_dashboard(
-    staff, published
+    staff, eager
 ):
     response = staff.post(
         reverse("ingest:upload"),
@@ -164,11 +165,59 @@ def test_the_upload_form_stores_several_files_and_returns_to_the_dashboard(
         follow=True,
     )
     assert response.redirect_chain[-1][0] == reverse("ingest:home")
-    names = sorted(InboxFile.objects.values_list("name", flat=True))
-    assert names == ["a.csv", "b.csv"]
     text = response.content.decode()
     assert "a.csv uploaded as #" in text and "import queued" in text
-    assert len(published) == 2
+    rows = {row.name: row for row in InboxFile.objects.all()}
+    assert sorted(rows) == ["a.csv", "b.csv"]
+    assert (rows["a.csv"].state, rows["a.csv"].rows_imported) == (State.DONE, 2)
+    assert rows["a.csv"].importer_chosen_by == InboxFile.ChosenBy.HEADER
+    assert rows["b.csv"].state == State.FAILED and "no data rows" in rows["b.csv"].error
+    assert Book.objects.filter(title="Кобзар").exists()
+
+
+def test_an_upload_named_like_any_export_is_imported_by_its_header(staff, eager):
+    staff.post(reverse("ingest:upload"), {"file": upload("web-upload.csv", GOOD)})
+    row = InboxFile.objects.get()
+    assert (row.state, row.importer, row.rows_imported) == (State.DONE, "books", 2)
+
+
+def test_the_uploader_may_choose_the_dataset_and_the_inbox(
+    staff, eager, settings, tmp_path, mailoutbox
+):
+    settings.INGEST_ALLOWED_ROOTS = [str(tmp_path)]
+    (tmp_path / "people").mkdir()
+    people = services.inbox_save(
+        inbox=Inbox(
+            name="people", folder=str(tmp_path / "people"), notify_emails="hr@x.org"
+        )
+    )
+    response = staff.post(
+        reverse("ingest:import"),
+        {"file": upload("export.csv", GOOD), "importer": "authors", "inbox": people.pk},
+    )
+    assert response.status_code == 202
+    assert response.json()["files"][0]["dataset"] == "authors"
+    assert response.json()["files"][0]["inbox"] == "people"
+    row = InboxFile.objects.get()
+    assert (row.inbox, row.state, row.importer, row.importer_chosen_by) == (
+        people,
+        State.DONE,
+        "authors",
+        "person",
+    )
+    assert Author.objects.filter(name="Kotliarevsky").exists()
+    assert not Book.objects.exists()
+    assert mailoutbox[-1].to == ["hr@x.org"]
+    assert Path(row.stored_path).exists()
+
+
+def test_an_unknown_dataset_in_the_upload_form_is_refused(staff, published):
+    response = staff.post(
+        reverse("ingest:import"), {"file": upload("a.csv", GOOD), "importer": "films"}
+    )
+    assert response.status_code == 400
+    assert "films is not one of the available choices" in response.json()["error"]
+    assert not InboxFile.objects.exists() and published == []
 
 
 def test_the_upload_form_refuses_a_non_csv_file_with_a_message(staff, published):
@@ -215,7 +264,7 @@ def test_the_size_check_stops_reading_before_the_file_is_whole(settings):
 def test_the_upload_form_needs_staff(client, published):
     response = client.post(reverse("ingest:upload"), {"file": upload("a.csv", GOOD)})
     assert response.status_code == 302
-    assert response["Location"].startswith(reverse("ingest:login"))
+    assert response["Location"].startswith(reverse("login"))
     client.force_login(User.objects.create_user("reader", password="pw"))
     response = client.post(reverse("ingest:upload"), {"file": upload("a.csv", GOOD)})
     assert response.status_code == 403

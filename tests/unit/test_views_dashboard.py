@@ -94,7 +94,7 @@ def test_pages_send_the_anonymous_to_the_login_page(client, name, args):
     target = url(name, args, row)
     response = client.get(target)
     assert response.status_code == 302
-    assert response["Location"] == f"{reverse('ingest:login')}?next={target}"
+    assert response["Location"] == f"{reverse('login')}?next={target}"
 
 
 @pytest.mark.parametrize(("name", "args"), PAGES)
@@ -142,11 +142,11 @@ def test_actions_are_post_only(staff, name):
 
 def test_the_login_form_logs_staff_in_and_returns_to_the_dashboard(client):
     User.objects.create_user("ops", password="secret-pw-1", is_staff=True)
-    page = client.get(reverse("ingest:login"))
+    page = client.get(reverse("login"))
     assert b'<label for="id_username">Username</label>' in page.content
     assert b'<label for="id_password">Password</label>' in page.content
     response = client.post(
-        reverse("ingest:login"),
+        reverse("login"),
         {"username": "ops", "password": "secret-pw-1", "next": "/"},
     )
     assert response.status_code == 302 and response["Location"] == "/"
@@ -155,15 +155,13 @@ def test_the_login_form_logs_staff_in_and_returns_to_the_dashboard(client):
 
 def test_the_login_form_refuses_a_wrong_password(client):
     User.objects.create_user("ops", password="secret-pw-1", is_staff=True)
-    response = client.post(
-        reverse("ingest:login"), {"username": "ops", "password": "nope"}
-    )
+    response = client.post(reverse("login"), {"username": "ops", "password": "nope"})
     assert response.status_code == 200
     assert b"enter a correct username and password" in response.content
 
 
 def test_logging_out_needs_a_post_and_ends_the_session(staff):
-    response = staff.post(reverse("ingest:logout"))
+    response = staff.post(reverse("logout"))
     assert response.status_code == 302
     assert staff.get(reverse("ingest:home")).status_code == 302
 

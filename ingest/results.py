@@ -3,7 +3,7 @@
 ``CELERY_RESULT_BACKEND_ALWAYS_RETRY`` only retries what the backend calls
 safe, and django-celery-results calls only ``InterfaceError`` safe, then
 closes the ``default`` connection. Here results travel on their own
-connection (:mod:`myproject.routers`), and a database that is down answers
+connection (:mod:`ingest.routers`), and a database that is down answers
 with ``OperationalError``. Without this, every task started during an outage
 fails before its body runs (storing STARTED fails), so its own
 ``autoretry_for`` never gets a chance.
