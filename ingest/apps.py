@@ -10,5 +10,7 @@ class IngestConfig(AppConfig):
     verbose_name = _("Inbox ingest")
 
     def ready(self) -> None:
-        # Imported for its @register side effect, as Django's own apps do.
-        from . import checks  # noqa: F401
+        # Imported for their registrations, as Django's own apps do: the
+        # system checks, and the tasks, which services publish by name
+        # (so a web process that never imports ingest.tasks can publish).
+        from . import checks, tasks  # noqa: F401

@@ -28,6 +28,7 @@ DEFAULTS: dict[str, Any] = {
     "INGEST_REDISPATCH_AFTER": 300.0,
     "INGEST_MAX_ATTEMPTS": 5,
     "INGEST_NOTIFY_EMAILS": [],
+    "INGEST_NOTIFY_GRACE": 60.0,
     "INGEST_SCAN_INTERVAL": 10,
     "INGEST_PROGRESS_INTERVAL": 0.5,
     "INGEST_MAX_REJECT_RATE": 0.10,
@@ -112,6 +113,15 @@ def csv_encoding() -> str:
 
 def progress_interval() -> float:
     return float(setting("INGEST_PROGRESS_INTERVAL"))
+
+
+def notify_grace() -> float:
+    """Return how long a scan leaves a finished file's email to its worker.
+
+    Past it, a scan republishes an email still PENDING (its message was
+    lost); one that FAILED is never resent.
+    """
+    return float(setting("INGEST_NOTIFY_GRACE"))
 
 
 def max_upload_size() -> int:

@@ -206,6 +206,8 @@ INGEST_MIN_FILE_AGE = env.float("INGEST_MIN_FILE_AGE", default=5.0)
 INGEST_REDISPATCH_AFTER = env.float("INGEST_REDISPATCH_AFTER", default=300.0)
 INGEST_MAX_ATTEMPTS = env.int("INGEST_MAX_ATTEMPTS", default=5)
 INGEST_NOTIFY_EMAILS = env.list("INGEST_NOTIFY_EMAILS", default=[])
+#: Seconds a finished file's email may stay unsent before a scan resends it.
+INGEST_NOTIFY_GRACE = env.float("INGEST_NOTIFY_GRACE", default=60.0)
 INGEST_SCAN_INTERVAL = env.int("INGEST_SCAN_INTERVAL", default=10)
 INGEST_PROGRESS_INTERVAL = env.float("INGEST_PROGRESS_INTERVAL", default=0.5)
 #: A file with a larger share of invalid rows imports nothing (0.10 = 10%).

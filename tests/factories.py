@@ -4,6 +4,7 @@ import contextlib
 import fcntl
 import os
 import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from django.conf import settings
@@ -83,3 +84,49 @@ def default_inbox(*, every: int | None = 10, crontab: str = "", enabled: bool = 
     inbox.enabled = enabled
     schedule = services.Schedule(every=None if crontab else every, crontab=crontab)
     return services.inbox_save(inbox=inbox, schedule=schedule)
+
+
+@contextlib.contextmanager
+def row_versions(model) -> Iterator[Callable[[], object]]:
+    """Yield a function whose value changes whenever a row of *model* is written.
+
+    PostgreSQL: the table's ``xmin`` values, the transactions that wrote each
+    row version; any UPDATE (even to equal values), or a DELETE and INSERT,
+    makes a new version with a new ``xmin``. SQLite keeps no row versions,
+    so triggers count every row inserted, updated or deleted into a side
+    table while the block runs.
+    """
+    from django.db import connection
+
+    table, key = model._meta.db_table, model._meta.pk.column
+    if connection.vendor == "postgresql":
+
+        def xmins() -> object:
+            with connection.cursor() as cursor:
+                cursor.execute(f"SELECT xmin::text FROM {table} ORDER BY {key}")
+                return [xmin for (xmin,) in cursor.fetchall()]
+
+        yield xmins
+        return
+    counter, events = f"test_writes_{table}", ("insert", "update", "delete")
+    with connection.cursor() as cursor:
+        cursor.execute(f"CREATE TABLE {counter} (n INTEGER NOT NULL)")
+        cursor.execute(f"INSERT INTO {counter} (n) VALUES (0)")
+        for event in events:
+            cursor.execute(
+                f"CREATE TRIGGER {counter}_{event} AFTER {event.upper()} ON {table}"
+                f" BEGIN UPDATE {counter} SET n = n + 1; END"
+            )
+
+    def writes() -> object:
+        with connection.cursor() as cursor:
+            cursor.execute(f"SELECT n FROM {counter}")
+            return cursor.fetchone()[0]
+
+    try:
+        yield writes
+    finally:
+        with connection.cursor() as cursor:
+            for event in events:
+                cursor.execute(f"DROP TRIGGER IF EXISTS {counter}_{event}")
+            cursor.execute(f"DROP TABLE IF EXISTS {counter}")

@@ -1,8 +1,8 @@
 """Detect the external services a test pass needs, and explain what is missing.
 
 Outside CI a missing service skips the tests that need it, with a reason
-that names what to start or set; under CI (``CI`` set to true, 1 or yes) it
-is a failure.
+that names what to start or set; under CI (``CI`` = true, 1 or yes, in
+any case) it is a failure.
 """
 
 import os
@@ -11,7 +11,13 @@ from urllib.parse import urlparse
 
 from django.conf import settings
 
-IS_CI = os.environ.get("CI", "").strip().lower() in {"true", "1", "yes"}
+
+def ci_enabled(value: str) -> bool:
+    """Return whether a ``CI`` variable's *value* means a CI run (true/1/yes)."""
+    return value.strip().lower() in {"true", "1", "yes"}
+
+
+IS_CI = ci_enabled(os.environ.get("CI", ""))
 
 
 def _reachable(host: str, port: int) -> bool:

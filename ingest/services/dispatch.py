@@ -25,6 +25,7 @@ FINAL = InboxFile.FINAL_STATES
 IMPORT_TASK = "ingest.tasks.import_file"
 NOTIFY_TASK = "ingest.tasks.notify_file"
 SCAN_TASK = "ingest.tasks.scan_inbox"
+WEBHOOK_TASK = "ingest.tasks.webhook_file"
 
 
 def _task(name: str):
@@ -113,8 +114,6 @@ def webhook_publish(row: InboxFile) -> bool:
     outcome (``webhook_state`` blank; a re-import blanks it again), so the
     scan's re-sending of lost emails does not POST twice.
     """
-    from ..tasks import webhook_file
-
     inbox = row.inbox if row.inbox_id else None
     if inbox is None or not inbox.webhook_url:
         return False
@@ -126,7 +125,7 @@ def webhook_publish(row: InboxFile) -> bool:
 
     def publish() -> None:
         try:
-            webhook_file.apply_async(args=(file_id,))
+            _task(WEBHOOK_TASK).apply_async(args=(file_id,))
         except Exception:
             logger.warning(
                 "Could not publish the webhook of file #%s.", file_id, exc_info=True

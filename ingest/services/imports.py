@@ -1,7 +1,14 @@
 """Import one queued file: claim, hash, stage, apply, archive or fail.
 
-Runs under the file's liveness lock; the catalogue writes and the ledger's
-DONE commit together in one transaction.
+Runs under the file's liveness lock; the dataset's writes and the ledger's
+DONE commit together in one transaction. :func:`_file_run` reads top to
+bottom as its steps: :func:`_file_checked` (where the file is, its size),
+the content hash and :func:`_content_claim` (duplicate, or a twin
+importing now), :func:`_file_route` (which dataset, recorded at once),
+:func:`_file_stage` (validate and stream into staging),
+:func:`_reject_policy` (too many bad rows refuse the file) and
+:func:`_file_apply` (upsert and DONE in one transaction), then the move to
+the archive and the email.
 """
 
 import contextlib
@@ -401,7 +408,7 @@ def file_failure_paragraph(row: InboxFile) -> str:
         error += "."
     return (
         f"{row.name} (ledger #{row.pk}) was not imported: {error} Nothing from "
-        "this file was written to the catalogue. Fix it and drop it into the "
+        "this file was written to the database. Fix it and drop it into the "
         "inbox again, or re-import it from the admin once fixed in place."
     )
 

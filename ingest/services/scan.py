@@ -29,8 +29,6 @@ logger = logging.getLogger(__name__)
 State = InboxFile.State
 ChosenBy = InboxFile.ChosenBy
 FINAL = InboxFile.FINAL_STATES
-#: Seconds a finished file may wait for its email before a scan resends it.
-NOTIFY_GRACE = 60
 
 
 def inbox_scan(*, inbox: Inbox | None = None, importer: str = "") -> dict:
@@ -256,7 +254,7 @@ def _inbox_repair(*, inbox: Path, seen: set[str]) -> Counter[str]:
     for file_id in in_inbox.filter(
         state__in=FINAL,
         notify_state=InboxFile.Notify.PENDING,
-        finished_at__lt=now - datetime.timedelta(seconds=NOTIFY_GRACE),
+        finished_at__lt=now - datetime.timedelta(seconds=conf.notify_grace()),
     ).values_list("pk", flat=True):
         notify_publish(InboxFile.objects.select_related("inbox").get(pk=file_id))
         repaired["renotified"] += 1

@@ -76,12 +76,15 @@ def kill_group(service: Service) -> None:
 def scan_loop(interval: float = 1.0) -> Iterator[list[dict]]:
     """Scan the inbox in a background thread every *interval* s, as beat would.
 
-    Yields the summaries so far. Errors are kept, not raised: a scan that
-    fails is retried by the next one, as with the real schedule.
+    Yields the summaries so far. A scan that raises is recorded as
+    ``{"error": ...}`` and the loop goes on, as the real schedule would;
+    on leaving the block the first error is raised, so a scan that fails
+    fails the scenario instead of vanishing in the thread.
     """
     from ingest import services
 
     summaries: list[dict] = []
+    errors: list[Exception] = []
     stop = threading.Event()
 
     def run() -> None:
@@ -90,6 +93,7 @@ def scan_loop(interval: float = 1.0) -> Iterator[list[dict]]:
                 try:
                     summaries.append(services.inbox_scan())
                 except Exception as exc:
+                    errors.append(exc)
                     summaries.append({"error": repr(exc)})
                 stop.wait(interval)
         finally:
@@ -102,6 +106,11 @@ def scan_loop(interval: float = 1.0) -> Iterator[list[dict]]:
     finally:
         stop.set()
         thread.join(60)
+    assert not thread.is_alive(), "the scan loop did not stop within 60 s"
+    if errors:
+        raise AssertionError(
+            f"{len(errors)} of {len(summaries)} scans raised; the first: {errors[0]!r}"
+        ) from errors[0]
 
 
 def scan_schedule(*, every: int = 1, using: str = "default", kwargs: str = "{}"):

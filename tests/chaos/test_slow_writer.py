@@ -26,7 +26,13 @@ MIN_FILE_AGE = 3
 def test_a_file_appended_to_for_20_s_is_imported_once_complete(
     fleet, broker_flush, chaos_settings, chaos_record
 ):
-    """While it grows the file stays DISCOVERED; once still, all rows import once."""
+    """While it grows the scans see it and leave it DISCOVERED; then it imports whole.
+
+    The ledger row must exist while the file grows (seen after the appends,
+    its size following them), the scans that ended while it grew must have
+    found it changing and queued nothing, and exactly one scan queues it,
+    after the writer stopped, with every row.
+    """
     chaos_settings.INGEST_MIN_FILE_AGE = MIN_FILE_AGE
     appends = int(WRITE_SECONDS / APPEND_EVERY)
     dataset = Dataset()
@@ -34,22 +40,30 @@ def test_a_file_appended_to_for_20_s_is_imported_once_complete(
     header, *lines = dataset.files[name].splitlines(keepends=True)
     fleet.worker(concurrency=1)
     path = Path(settings.INGEST_INBOX_DIR) / name
-    seen_states = set()
+    seen: list[tuple[str, int]] = []  # The ledger's (state, size) after appends.
     with scan_loop(interval=0.5) as scans:
         with open(path, "a", encoding="utf-8") as out:
             out.write(header)
             for start in range(0, len(lines), 20):
                 out.writelines(lines[start : start + 20])
                 out.flush()
-                seen_states.update(InboxFile.objects.values_list("state", flat=True))
+                seen += InboxFile.objects.values_list("state", "size")
                 time.sleep(APPEND_EVERY)
+        while_growing = list(scans)  # Ended by 0.5 s after the last append.
         wait_until(
             lambda: InboxFile.objects.filter(state=InboxFile.State.DONE).exists(),
             timeout=120,
             message="every file to be imported",
         )
-    assert seen_states <= {InboxFile.State.DISCOVERED}, seen_states
-    assert any(s.get("changing") for s in scans)
+    states = {state for state, _size in seen}
+    assert states == {InboxFile.State.DISCOVERED}, states
+    assert len({size for _state, size in seen}) > 1, seen  # It grew, on record.
+    assert any(scan.get("changing") for scan in while_growing), while_growing
+    assert not any(scan.get("queued") for scan in while_growing), while_growing
+    assert sum(scan.get("queued", 0) for scan in scans) == 1, scans
+    row = InboxFile.objects.get()
+    assert row.size == len(dataset.files[name].encode())
+    assert row.rows_imported == appends * 20
     audit = chaos_record(
         ledger_audit(dataset), scenario=f"6 writer appending for {WRITE_SECONDS} s"
     )

@@ -249,7 +249,12 @@ class Service:
     """One started process, its log file, and how to stop it."""
 
     def __init__(
-        self, name: str, args: list[str], env: Mapping[str, str], log_path: Path
+        self,
+        name: str,
+        args: list[str],
+        env: Mapping[str, str],
+        log_path: Path,
+        cwd: Path = ROOT,
     ) -> None:
         self.name = name
         self.args = args
@@ -261,7 +266,7 @@ class Service:
         with open(log_path, "ab") as log:
             self.popen = subprocess.Popen(
                 args,
-                cwd=ROOT,
+                cwd=cwd,
                 env=dict(env),
                 stdin=subprocess.DEVNULL,
                 stdout=log,
@@ -379,14 +384,20 @@ class Services:
         self.started: list[Service] = []
 
     def start(
-        self, name: str, args: list[str], *, env: Mapping[str, str] | None = None
+        self,
+        name: str,
+        args: list[str],
+        *,
+        env: Mapping[str, str] | None = None,
+        cwd: Path = ROOT,
     ) -> Service:
-        """Start *args* in the project root and return it at once."""
+        """Start *args* in *cwd* (the project root) and return it at once."""
         service = Service(
             name,
             args,
             {**self.env, **(env or {})},
             self.log_dir / f"{name}-{next(_LOG_NUMBERS)}.log",
+            cwd=cwd,
         )
         self.started.append(service)
         return service

@@ -75,11 +75,13 @@ def test_corpus_file_gets_its_expected_outcome(case, eager, settings):
         assert "\n" not in reason.rstrip("\n")  # One paragraph.
     else:
         assert "/archive/" in row.stored_path
-    assert (
-        mail.outbox[-1].subject.split(":")[0]
-        in {
-            "done": "Import finished",
-            "failed": "Import failed",
-            "duplicate": "Import skipped",
-        }[row.state]
-    )
+    # The email about this file, not the last one sent (a "before" file has
+    # its own): its body names this ledger entry.
+    about = [m for m in mail.outbox if f"Ledger:    #{row.pk} (" in m.body]
+    assert len(about) == 1, [m.subject for m in mail.outbox]
+    verb = {
+        "done": "Import finished",
+        "failed": "Import failed",
+        "duplicate": "Import skipped",
+    }[row.state]
+    assert about[0].subject.startswith(f"{verb}: {row.name} — "), about[0].subject

@@ -107,6 +107,7 @@ def closed_port() -> int:
 def test_a_dead_mail_server_fails_the_email_not_the_import_and_is_not_retried(
     eager, settings, published_after_import
 ):
+    """A FAILED email stays failed; the repair past the grace resends only PENDING."""
     settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
     settings.EMAIL_HOST = "127.0.0.1"
     settings.EMAIL_PORT = closed_port()
@@ -116,12 +117,37 @@ def test_a_dead_mail_server_fails_the_email_not_the_import_and_is_not_retried(
     assert row.notify_state == Notify.FAILED
     assert "ConnectionRefusedError" in row.notify_error
     assert row.notified_at is not None
+    # A file whose email message was lost: finished, its email still PENDING.
+    lost = imported("books-lost.csv", books_csv(("C", "D", 2001)))
+    InboxFile.objects.filter(pk=lost.pk).update(notify_state=Notify.PENDING)
 
     attempts = published_after_import()
     assert notify.file_notify(file_id=row.pk) == "unchanged"
-    services.inbox_scan()  # The repair pass must not resend a failed email.
-    assert [call for call in attempts if call["task"].endswith("notify_file")] == []
+    settings.INGEST_NOTIFY_GRACE = 0  # Both files finished longer ago than that.
+    summary = services.inbox_scan()
+    assert [c["args"] for c in attempts if c["task"].endswith("notify_file")] == [
+        (lost.pk,)
+    ]
+    assert summary["renotified"] == 1
     assert InboxFile.objects.get(pk=row.pk).notify_state == Notify.FAILED
+
+
+def test_within_the_grace_a_pending_email_is_left_to_its_worker(published, settings):
+    """A scan does not republish an email whose file has only just finished."""
+    settings.INGEST_NOTIFY_GRACE = 3600
+    drop("books.csv", books_csv(("A", "B", 2000)))
+    services.inbox_scan()
+    row = InboxFile.objects.get()
+    services.file_import(file_id=row.pk, task_id=row.task_id)
+    assert InboxFile.objects.get(pk=row.pk).notify_state == Notify.PENDING
+    published.clear()
+    assert "renotified" not in services.inbox_scan()
+    assert [c for c in published if c["task"].endswith("notify_file")] == []
+    settings.INGEST_NOTIFY_GRACE = 0
+    assert services.inbox_scan()["renotified"] == 1
+    assert [c["args"] for c in published if c["task"].endswith("notify_file")] == [
+        (row.pk,)
+    ]
 
 
 @pytest.fixture

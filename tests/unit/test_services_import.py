@@ -158,18 +158,52 @@ def test_an_import_gives_up_after_the_maximum_attempts(settings, published):
     )
 
 
-def test_progress_is_reported_at_a_bounded_rate(settings, published):
-    settings.INGEST_PROGRESS_INTERVAL = 3600  # Only the forced final report.
-    rows = [(f"T{i}", f"A{i % 7}", 2000) for i in range(5000)]
-    drop("books.csv", books_csv(*rows))
+class SteppingClock:
+    """A monotonic clock that moves one second each time it is read.
+
+    The import reads the clock once per progress check (once a batch), so
+    the interval in seconds is also the interval in batches: the expected
+    reports do not depend on how fast this machine is.
+    """
+
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def monotonic(self) -> float:
+        self.now += 1.0
+        return self.now
+
+
+@pytest.mark.parametrize(
+    ("interval", "reported_batches"),
+    [
+        (0, [1, 2, 3, 4]),  # Every batch.
+        (2.5, [1, 4]),  # The 1st check (t=1 s) and the 4th (t=4 s).
+        (3600, [1]),  # Only the first check.
+    ],
+)
+def test_progress_is_reported_at_most_once_per_interval(
+    settings, published, monkeypatch, interval, reported_batches
+):
+    """INGEST_PROGRESS_INTERVAL spaces the reports; the final 100 % always comes."""
+    from ingest import progress
+    from ingest.importers.pipeline import BATCH_ROWS
+
+    settings.INGEST_PROGRESS_INTERVAL = interval
+    monkeypatch.setattr(progress, "time", SteppingClock())
+    total = 4 * BATCH_ROWS + 100  # Four full batches and a short last one.
+    drop("books.csv", books_csv(*[(f"T{i}", f"A{i % 7}", 2000) for i in range(total)]))
     services.inbox_scan()
     row = InboxFile.objects.get()
     reports = []
     services.file_import(
         file_id=row.pk, task_id=row.task_id, progress_sink=reports.append
     )
-    assert len(reports) == 2  # The first check and the final one.
-    assert reports[-1]["percent"] == 100.0 and reports[-1]["rows"] == 5000
+    assert [report["rows"] for report in reports] == [
+        *(batch * BATCH_ROWS for batch in reported_batches),
+        total,
+    ]
+    assert reports[-1]["percent"] == 100.0
 
 
 def test_the_ingest_file_command_imports_synchronously_and_fails_on_rejection(tmp_path):

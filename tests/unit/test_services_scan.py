@@ -2,7 +2,6 @@
 
 import datetime
 import os
-import time
 from pathlib import Path
 
 import pytest
@@ -149,10 +148,23 @@ def test_a_file_deleted_before_it_was_taken_is_recorded(settings, published):
     assert row.state == State.FAILED and "disappeared" in row.error
 
 
-def test_mtime_is_compared_exactly(published):
+def test_mtime_is_recorded_and_compared_exactly(settings, published):
+    """The ledger keeps the file's own mtime; a change of 1 ms is a change."""
+    settings.INGEST_MIN_FILE_AGE = 3600
     path = drop("books.csv", books_csv(("A", "B", 2000)), age=100)
-    assert services.inbox_scan()["queued"] == 1
-    assert InboxFile.objects.get().mtime == pytest.approx(time.time() - 100, abs=5)
+    mtime = os.stat(path).st_mtime
+    assert mtime != int(mtime)  # A fraction of a second to lose.
+    summary = services.inbox_scan()
+    assert summary.get("waiting") == 1, summary
+    assert InboxFile.objects.get().mtime == mtime
+    later = os.stat(path).st_mtime_ns + 1_000_000
+    os.utime(path, ns=(later, later))
+    summary = services.inbox_scan()
+    assert summary.get("changing") == 1, summary
+    assert InboxFile.objects.get().mtime == os.stat(path).st_mtime
+    settings.INGEST_MIN_FILE_AGE = 0
+    summary = services.inbox_scan()
+    assert summary.get("queued") == 1, summary
     assert not path.exists()
 
 
