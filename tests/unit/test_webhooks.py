@@ -184,3 +184,29 @@ def test_no_secret_means_no_signature_header(eager, receiver, fast_retries):
     imported()
     ((headers, _body),) = hook.requests
     assert "X-Ingest-Signature" not in headers
+
+
+def test_staff_set_an_inboxs_webhook_url_and_secret_in_the_admin(
+    admin_client, settings, tmp_path
+):
+    settings.INGEST_ALLOWED_ROOTS = [str(tmp_path)]
+    page = admin_client.get("/admin/ingest/inbox/add/").content.decode()
+    assert 'name="webhook_url"' in page and 'name="webhook_secret"' in page
+    response = admin_client.post(
+        "/admin/ingest/inbox/add/",
+        {
+            "name": "partners",
+            "folder": str(tmp_path),
+            "enabled": "on",
+            "column_aliases": "{}",
+            "webhook_url": "https://hooks.example.com/ingest",
+            "webhook_secret": SECRET,
+            "scan_every": "30",
+        },
+    )
+    assert response.status_code == 302, response.content.decode()[:2000]
+    inbox = Inbox.objects.get(name="partners")
+    assert (inbox.webhook_url, inbox.webhook_secret) == (
+        "https://hooks.example.com/ingest",
+        SECRET,
+    )
