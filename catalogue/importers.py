@@ -18,6 +18,7 @@ from ingest.importers import (
     upsert,
 )
 
+from . import samples
 from .models import Author, Book
 
 AUTHOR_MAX_LENGTH = Author._meta.get_field("name").max_length
@@ -49,6 +50,11 @@ class BooksImporter(Importer):
         ),
     )
     filename_prefixes = ("books",)
+    writes = (Book, Author)
+
+    def sample_rows(self, *, rows: int, pool: int, seed: int):
+        """Yield realistic books by *pool* authors, for the benchmark."""
+        return samples.books_rows(rows=rows, authors=pool, seed=seed)
 
     def apply(self, cursor, staging_table: str) -> tuple[int, int]:
         """Upsert authors, then books, from the staging table.

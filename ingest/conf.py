@@ -44,6 +44,10 @@ DEFAULTS: dict[str, Any] = {
     "INGEST_WEBHOOK_TIMEOUT": 10.0,
     "INGEST_WEBHOOK_MAX_RETRIES": 5,
     "INGEST_WEBHOOK_RETRY_DELAY": 10.0,
+    "INGEST_BENCH_IMPORTER": "",
+    "INGEST_WATCH": True,
+    "INGEST_WATCH_POLLING": False,
+    "INGEST_WATCH_REFRESH": 5.0,
 }
 
 
@@ -131,6 +135,21 @@ def max_upload_size() -> int:
 
 def scan_interval() -> int:
     return int(setting("INGEST_SCAN_INTERVAL"))
+
+
+def watch_enabled() -> bool:
+    """Return whether ``ingest_watch`` watches (``INGEST_WATCH=0`` idles it)."""
+    return bool(setting("INGEST_WATCH"))
+
+
+def watch_polling() -> bool:
+    """Return whether the watcher polls instead of using OS file events."""
+    return bool(setting("INGEST_WATCH_POLLING"))
+
+
+def watch_refresh() -> float:
+    """Return the seconds between the watcher's re-reads of the inbox list."""
+    return float(setting("INGEST_WATCH_REFRESH"))
 
 
 def notify_emails() -> list[str]:

@@ -45,23 +45,39 @@ def inbox_list(inbox: Path) -> Iterator[FoundFile]:
                 info = entry.stat(follow_symlinks=False)
             except FileNotFoundError:
                 continue  # Taken by a concurrent scan between listing and stat.
-            refused = ""
-            if stat.S_ISLNK(info.st_mode):
-                refused = (
-                    "Refused: the file is a symbolic link; links are never followed."
-                )
-            elif stat.S_ISDIR(info.st_mode):
-                continue
-            elif not stat.S_ISREG(info.st_mode):
-                refused = "Refused: not a regular file."
-            found.append(
-                FoundFile(
-                    path=Path(entry.path),
-                    name=entry.name,
-                    size=info.st_size,
-                    mtime=info.st_mtime,
-                    refused=refused,
-                )
-            )
+            if candidate := _found(Path(entry.path), info):
+                found.append(candidate)
     found.sort(key=lambda item: (item.mtime, item.name))
     yield from found
+
+
+def file_found(path: Path) -> FoundFile | None:
+    """Return *path* as the scanner would list it, or None if it would not.
+
+    For one file an event named (the watcher): None when the name is no
+    candidate, the path is a folder, or the file is already gone.
+    """
+    if not is_candidate_name(path.name):
+        return None
+    try:
+        info = path.lstat()
+    except FileNotFoundError:
+        return None
+    return _found(path, info)
+
+
+def _found(path: Path, info: os.stat_result) -> FoundFile | None:
+    refused = ""
+    if stat.S_ISLNK(info.st_mode):
+        refused = "Refused: the file is a symbolic link; links are never followed."
+    elif stat.S_ISDIR(info.st_mode):
+        return None
+    elif not stat.S_ISREG(info.st_mode):
+        refused = "Refused: not a regular file."
+    return FoundFile(
+        path=path,
+        name=path.name,
+        size=info.st_size,
+        mtime=info.st_mtime,
+        refused=refused,
+    )

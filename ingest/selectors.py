@@ -2,15 +2,22 @@
 
 import datetime
 import json
+import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
+from pathlib import Path
 
+from django.core.exceptions import ImproperlyConfigured
 from django.db.models import QuerySet
 from django.utils import timezone
 from django_celery_beat.models import PeriodicTask
 from django_celery_results.models import TaskResult
 
+from . import conf
+from .importers import importer_names
 from .models import Inbox, InboxFile, RowRejection
+
+logger = logging.getLogger(__name__)
 
 #: States in which an import is still to come or under way.
 ACTIVE_STATES = (
@@ -130,3 +137,52 @@ def inbox_schedule_next(*, inbox: Inbox) -> ScanSchedule:
         microsecond=0
     )
     return ScanSchedule(inbox=inbox, task=task, next_run=next_run)
+
+
+@dataclass(frozen=True)
+class WatchedInbox:
+    """An enabled inbox as the watcher watches it: its row and resolved folder.
+
+    Two values differ when anything the watcher uses changed (folder,
+    dataset, minimum age), so a refresh re-watches an edited inbox.
+    """
+
+    inbox: Inbox
+    folder: Path
+    importer: str = ""
+    min_file_age: float | None = None
+
+    @property
+    def key(self) -> int:
+        return self.inbox.pk
+
+
+def inboxes_watched() -> list[WatchedInbox]:
+    """Return the enabled inboxes whose scan would run, one per folder.
+
+    An inbox whose scan would refuse to run (a folder outside
+    ``INGEST_ALLOWED_ROOTS``, an unknown dataset) is left out with a
+    warning, as its scan fails.
+    """
+    watched: dict[Path, WatchedInbox] = {}
+    for inbox in Inbox.objects.filter(enabled=True).order_by("pk"):
+        try:
+            folder = conf.resolve_inbox(str(inbox.path))
+        except ImproperlyConfigured as exc:
+            logger.warning("Not watching inbox %r: %s", inbox.name, exc)
+            continue
+        if inbox.importer and inbox.importer not in importer_names():
+            logger.warning(
+                "Not watching inbox %r: unknown dataset %r.", inbox.name, inbox.importer
+            )
+            continue
+        watched.setdefault(
+            folder,
+            WatchedInbox(
+                inbox=inbox,
+                folder=folder,
+                importer=inbox.importer,
+                min_file_age=inbox.min_file_age,
+            ),
+        )
+    return list(watched.values())

@@ -1,93 +1,35 @@
-"""The benchmark's data: seeded, realistic books files, large and small."""
+"""The benchmark's data: a CSV of the chosen importer's own columns.
+
+The rows come from the importer (:meth:`~ingest.importers.base.Importer.sample_rows`):
+the engine knows no dataset's data, only its declared columns.
+"""
 
 import csv
-import random
+import io
 from pathlib import Path
 
-#: Rows in each file of the small-files mode.
+from ..importers import Importer
+
+#: Rows in each file of the small-files and latency modes.
 SMALL_FILE_ROWS = 20
 
-_WORDS = (
-    "the of and a in to is was for on that with as by at from his her an "
-    "which or be are this had not but what all were when we there can been "
-    "one do will their if would about out many then them these so some time "
-    "house night river garden winter summer letters journey secret empire "
-    "shadow light silence memory city island storm glass forest mountain "
-    "stranger daughter son kingdom queen king war peace history art science "
-    "life death love dream ocean fire stone iron golden silver black white "
-    "red blue green last first long short little great new old hidden lost"
-).split()
-_WORDS_INTL = (
-    "Кобзар Лісова пісня Тіні забутих предків місто ніч зима сад "
-    "café naïve Straße Ærø Łódź Žižek Çelik señor façade über "
-    "Ñandú Ørsted Šťastný Ångström crème brûlée"
-).split()
-_FIRST = (
-    "Anna Olena Taras Lesya Ivan Maria John Jane Peter Paul Mary Linda Robert "
-    "James Patricia Michael Barbara William Elizabeth David Susan Richard "
-    "Jessica Joseph Sarah Thomas Karen Charles Nancy Daniel Lisa Matthew Betty "
-    "Анна Олена Тарас Леся Іван Марія Богдан Ольга Юрій Ірина "
-    "José Zoë Chloé Søren Jürgen Agnieszka Łukasz Dvořák Renée Björn"
-).split()
-_LAST = (
-    "Smith Johnson Williams Brown Jones Garcia Miller Davis Rodriguez Martinez "
-    "Hernandez Lopez Gonzalez Wilson Anderson Thomas Taylor Moore Jackson "
-    "Martin Lee Perez Thompson White Harris Sanchez Clark Ramirez Lewis "
-    "Robinson Walker Young Allen King Wright Scott Torres Nguyen Hill Flores "
-    "Шевченко Українка Франко Коцюбинський Стефаник Костенко Забужко "
-    "Андрухович Жадан Сковорода Müller Schröder Łęcki Nøkleby García Ibáñez "
-    "O'Brien Dvořáková Åberg Ćosić"
-).split()
 
-
-def author_names(count: int) -> list[str]:
-    """Return *count* distinct, realistic author names, always the same ones."""
-    names, first, last = [], len(_FIRST), len(_LAST)
-    for i in range(count):
-        initial = chr(ord("A") + (i // first) % 26)
-        name = f"{_FIRST[i % first]} {initial}. {_LAST[(i // (first * 26)) % last]}"
-        if i >= first * 26 * last:
-            name = f"{name} {i // (first * 26 * last) + 1}"
-        names.append(name)
-    return names
-
-
-def books_csv_generate(path: Path, *, rows: int, authors: int, seed: int) -> None:
-    """Write a deterministic ``title,author,year`` file of *rows* rows.
-
-    About 1% of the rows repeat a recent title and author with another year,
-    so the in-file "last row wins" reduction is part of every run; about 5% of
-    the titles carry non-ASCII words, some carry commas or quotes.
-    """
-    rng = random.Random(seed)
-    names = author_names(authors)
-    recent: list[tuple[str, str]] = []
+def csv_generate(
+    path: Path, *, importer: Importer, rows: int, pool: int, seed: int
+) -> None:
+    """Write a deterministic CSV of *rows* rows of *importer*'s columns."""
     with open(path, "w", encoding="utf-8", newline="") as handle:
         writer = csv.writer(handle, lineterminator="\n")
-        writer.writerow(("title", "author", "year"))
-        for i in range(rows):
-            roll = rng.random()
-            if roll < 0.01 and recent:
-                title, author = rng.choice(recent)
-            else:
-                words = rng.choices(_WORDS, k=rng.randint(2, 9))
-                if roll > 0.95:
-                    words.append(rng.choice(_WORDS_INTL))
-                if roll > 0.995:
-                    words.insert(1, '"quoted",')
-                title = " ".join(words).capitalize()
-                author = names[rng.randrange(authors)]
-                if i % 100 == 0:
-                    recent.append((title, author))
-                    del recent[:-1000]
-            writer.writerow((title, author, rng.randint(1800, 2025)))
+        writer.writerow([column.name for column in importer.columns])
+        writer.writerows(importer.sample_rows(rows=rows, pool=pool, seed=seed))
 
 
-def small_csv(number: int, rng: random.Random, names: list[str]) -> str:
-    lines = ["title,author,year"]
-    for row in range(SMALL_FILE_ROWS):
-        words = " ".join(rng.choices(_WORDS, k=rng.randint(2, 6))).capitalize()
-        lines.append(
-            f"{words} {number}-{row},{rng.choice(names)},{rng.randint(1800, 2025)}"
-        )
-    return "\n".join(lines) + "\n"
+def small_csv(importer: Importer, *, number: int, pool: int = 200) -> str:
+    """Return small file *number*: :data:`SMALL_FILE_ROWS` rows, its own seed."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow([column.name for column in importer.columns])
+    # Seeds far apart: one file's natural keys are never another's.
+    rows = importer.sample_rows(rows=SMALL_FILE_ROWS, pool=pool, seed=10_000 + number)
+    writer.writerows(rows)
+    return out.getvalue()

@@ -7,13 +7,13 @@ from pathlib import Path
 
 from django.db import connection, transaction
 
-from catalogue.importers import BooksImporter
+from ..importers import Importer
 
 #: Rows per ``executemany`` of the SQLite floor (same as the staging writer).
 FLOOR_BATCH = 5000
 
 
-def floor_load(path: Path) -> dict[str, float]:
+def floor_load(path: Path, importer: Importer) -> dict[str, float]:
     """Return the seconds plain SQL takes to load *path*; leaves no trace.
 
     PostgreSQL: the raw file through ``COPY … (FORMAT csv, HEADER)`` into a
@@ -21,20 +21,22 @@ def floor_load(path: Path) -> dict[str, float]:
     Elsewhere: the stdlib ``csv`` module and ``executemany``, then the same
     apply. The deferred foreign-key checks are included (their share is
     ``constraint_check_seconds``); the load is rolled back, so the real
-    import starts from the same catalogue.
+    import starts from the same tables. The staging table has the
+    importer's own staging columns, in the order of its header.
     """
-    importer, table = BooksImporter(), "ingest_bench_floor"
+    table = "ingest_bench_floor"
+    names = [name for name, _type in importer.staging_columns]
+    typed = ", ".join(f"{name} {sql}" for name, sql in importer.staging_columns)
     with transaction.atomic(), connection.cursor() as cursor:
         started = time.monotonic()
         if connection.vendor == "postgresql":
             cursor.execute(
                 f"CREATE TEMP TABLE {table} (line BIGINT GENERATED ALWAYS AS "
-                "IDENTITY, title TEXT, author TEXT, year INTEGER) ON COMMIT DROP"
+                f"IDENTITY, {typed}) ON COMMIT DROP"
             )
             with (
                 cursor.cursor.copy(
-                    f"COPY {table} (title, author, year) FROM STDIN "
-                    "(FORMAT csv, HEADER)"
+                    f"COPY {table} ({', '.join(names)}) FROM STDIN (FORMAT csv, HEADER)"
                 ) as copy,
                 open(path, "rb") as handle,
             ):
@@ -42,11 +44,9 @@ def floor_load(path: Path) -> dict[str, float]:
                     copy.write(chunk)
             cursor.execute(f"ANALYZE {table}")
         else:
-            cursor.execute(
-                f"CREATE TEMP TABLE {table} "
-                "(line INTEGER, title TEXT, author TEXT, year INTEGER)"
-            )
-            sql = f"INSERT INTO {table} VALUES (%s, %s, %s, %s)"
+            cursor.execute(f"CREATE TEMP TABLE {table} (line INTEGER, {typed})")
+            marks = ", ".join(["%s"] * (len(names) + 1))
+            sql = f"INSERT INTO {table} VALUES ({marks})"
             with open(path, encoding="utf-8", newline="") as handle:
                 reader = csv.reader(handle)
                 next(reader)

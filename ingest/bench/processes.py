@@ -14,8 +14,6 @@ from pathlib import Path
 from django.conf import settings
 from django.db import connection
 
-from catalogue.models import Book
-
 
 def database_url() -> str:
     """Return a URL for the database this process uses (tests rename it)."""
@@ -61,14 +59,17 @@ def folders_make(root: Path) -> dict[str, Path]:
     return folders
 
 
-def import_in_child(paths: list[Path], folders: dict[str, Path]) -> list[dict]:
-    """Import *paths* one after the other in a fresh process; return its reports.
+def import_in_child(
+    paths: list[Path], folders: dict[str, Path], *, importer: str
+) -> list[dict]:
+    """Import *paths* as *importer* one after the other in a fresh process.
 
     Each report is the service's summary plus ``seconds`` (register + import,
-    Python start-up excluded) and the child's peak RSS right after it.
+    Python start-up excluded), the child's peak RSS right after it and
+    ``rows_after``, the row count of the importer's first table then.
     """
     completed = subprocess.run(
-        [sys.executable, "-c", _CHILD, *map(str, paths)],
+        [sys.executable, "-c", _CHILD, importer, *map(str, paths)],
         env=child_env(folders, CELERY_TASK_ALWAYS_EAGER="1"),
         cwd=settings.BASE_DIR,
         capture_output=True,
@@ -87,32 +88,35 @@ def import_in_child(paths: list[Path], folders: dict[str, Path]) -> list[dict]:
 #: What the child runs: Django first, since this package imports models.
 _CHILD = (
     "import sys, django; django.setup(); "
-    "from ingest.bench.processes import child_main; child_main(sys.argv[1:])"
+    "from ingest.bench.processes import child_main; "
+    "child_main(sys.argv[1], sys.argv[2:])"
 )
 
 
-def child_main(paths: list[str]) -> None:
+def child_main(importer: str, paths: list[str]) -> None:
     """Run in the child: import each path through the services, print JSON."""
     import psutil
 
     from ingest import services
+    from ingest.importers import importer_get
 
+    target = importer_get(importer).models_written()[0]
     reports = []
     for name in paths:
         rss_before = psutil.Process().memory_info().rss
         started = time.monotonic()
-        row = services.file_register_path(path=Path(name))
+        row = services.file_register_path(path=Path(name), importer=importer)
         summary = services.file_import(file_id=row.pk, task_id=row.task_id)
         seconds = time.monotonic() - started
         peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-        books_after = Book.objects.count()
+        rows_after = target.objects.count()
         reports.append(
             {
                 **summary,
                 "seconds": seconds,
                 "rss_before_mb": round(rss_before / 2**20, 1),
                 "peak_rss_mb": round(peak_kb / 1024, 1),
-                "books_after": books_after,
+                "rows_after": rows_after,
             }
         )
     print(json.dumps(reports))

@@ -8,23 +8,25 @@ from pathlib import Path
 
 from django.db import connection
 
-from .catalogue import catalogue_guard, catalogue_restore, ledger_forget
-from .data import books_csv_generate
+from ..importers import Importer, importer_get
+from .data import csv_generate
 from .floor import floor_load
 from .processes import folders_make, import_in_child, machine_load
+from .tables import ledger_forget, tables_guard, tables_restore
 
 
-def _floor_clean(path: Path, marks: dict[str, int]) -> dict[str, float]:
-    floor = floor_load(path)
+def _floor_clean(path: Path, importer: Importer, marks: dict[str, int]) -> dict:
+    floor = floor_load(path, importer)
     if not any(marks.values()):
-        catalogue_restore(marks)  # Drop the dead rows the rollback left.
+        tables_restore(importer, marks)  # Drop the dead rows the rollback left.
     return floor
 
 
 def bench_rows(
     *,
+    importer: str,
     rows: int,
-    authors: int,
+    pool: int,
     seed: int,
     keep: bool = False,
     force: bool = False,
@@ -35,43 +37,47 @@ def bench_rows(
     The floor runs before the import and, with *floor_runs* = 2, once more
     after it; the faster run is the yardstick.
 
-    Side effects: catalogue rows and two ledger entries, removed again unless
-    *keep*; a temporary folder, always removed.
+    *importer* names the dataset; *pool* is how many distinct values its
+    non-key columns repeat (the books' authors). Side effects: rows in the
+    importer's tables and two ledger entries, removed again unless *keep*;
+    a temporary folder, always removed.
     """
-    marks = catalogue_guard(force=force)
+    dataset = importer_get(importer)
+    marks = tables_guard(dataset, force=force)
     root = Path(tempfile.mkdtemp(prefix="ingest-bench-"))
     file_ids: list[int] = []
     try:
         folders = folders_make(root)
-        path = root / f"books-bench-{rows}-{seed}.csv"
+        path = root / f"{importer}-bench-{rows}-{seed}.csv"
         started = time.monotonic()
-        books_csv_generate(path, rows=rows, authors=authors, seed=seed)
+        csv_generate(path, importer=dataset, rows=rows, pool=pool, seed=seed)
         generate_seconds = time.monotonic() - started
         # The re-import: identical rows under another name; a trailing blank
         # line (skipped by the reader) makes the content hash differ, so the
         # ledger sees a new file rather than a duplicate.
-        again = root / f"books-bench-{rows}-{seed}-again.csv"
+        again = root / f"{importer}-bench-{rows}-{seed}-again.csv"
         shutil.copyfile(path, again)
         with open(again, "a", encoding="utf-8") as handle:
             handle.write("\n")
-        floors = [_floor_clean(path, marks)]
+        floors = [_floor_clean(path, dataset, marks)]
         load_before = machine_load()
-        first, second = import_in_child([path, again], folders)
+        first, second = import_in_child([path, again], folders, importer=importer)
         file_ids = [first["file_id"], second["file_id"]]
         if floor_runs > 1 and not keep:
-            # Again after the import (on a catalogue emptied again when it
-            # was empty): the other processes sharing the machine come and
+            # Again after the import (on tables emptied again when they
+            # were empty): the other processes sharing the machine come and
             # go, and the faster floor is the stricter yardstick.
             ledger_forget(file_ids)
             file_ids = []
-            catalogue_restore(marks)
-            floors.append(_floor_clean(path, marks))
+            tables_restore(dataset, marks)
+            floors.append(_floor_clean(path, dataset, marks))
         floor = min(floors, key=lambda run: run["seconds"])
         floor_seconds = floor["seconds"]
         seconds = first["seconds"]
         report = {
+            "importer": importer,
             "rows": rows,
-            "authors": authors,
+            "pool": pool,
             "seed": seed,
             "database": connection.vendor,
             "file_mb": round(path.stat().st_size / 2**20, 1),
@@ -93,12 +99,12 @@ def bench_rows(
             "reimport_seconds": round(second["seconds"], 2),
             "reimport_imported": second["imported"],
             "reimport_updated": second["updated"],
-            "reimport_books_unchanged": (
+            "reimport_rows_unchanged": (
                 second["status"] == "done"
-                and second["books_after"] == first["books_after"]
+                and second["rows_after"] == first["rows_after"]
             ),
             "reimport_how": "same rows, another name, one trailing blank line",
-            "books": first["books_after"],
+            "rows_in_table": first["rows_after"],
             "generate_seconds": round(generate_seconds, 2),
             "load_before": load_before,
             "load_after": machine_load(),
@@ -111,5 +117,5 @@ def bench_rows(
     finally:
         if not keep:
             ledger_forget(file_ids)
-            catalogue_restore(marks)
+            tables_restore(dataset, marks)
         shutil.rmtree(root, ignore_errors=True)

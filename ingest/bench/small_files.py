@@ -2,7 +2,6 @@
 
 import json
 import os
-import random
 import shutil
 import sys
 import tempfile
@@ -13,20 +12,21 @@ from django.conf import settings
 from django.db import connection
 from django.utils import timezone
 
+from ..importers import importer_get
 from ..models import Inbox, InboxFile
-from .catalogue import catalogue_guard, catalogue_restore
-from .data import SMALL_FILE_ROWS, author_names, small_csv
+from .data import SMALL_FILE_ROWS, small_csv
 from .processes import background, child_env, folders_make, machine_load
+from .tables import tables_guard, tables_restore
 
 
-def _drop_atomically(inbox: Path, name: str, text: str) -> None:
+def drop_atomically(inbox: Path, name: str, text: str) -> None:
     """Write a file the way careful tools do: a hidden name, then a rename."""
     hidden = inbox / f".{name}.part"
     hidden.write_text(text, encoding="utf-8")
     os.rename(hidden, inbox / name)
 
 
-def _wait_done(names: list[str], inbox: Path, deadline: float) -> int:
+def wait_done(names: list[str], inbox: Path, deadline: float) -> int:
     """Poll the ledger until every file in *names* is final; return how many."""
     final = 0
     while time.monotonic() < deadline:
@@ -57,16 +57,35 @@ def _wait_notified(inbox: Path, deadline: float) -> bool:
     return False
 
 
+def log_wait(log: Path, text: str, timeout: float) -> None:
+    """Wait until a background process's *log* says *text*."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if log.exists() and text in log.read_text(errors="replace"):
+            return
+        time.sleep(0.1)
+    raise RuntimeError(f"{log} did not say {text!r} in {timeout:.0f} s.")
+
+
 def bench_small_files(
     *,
+    importer: str,
     files: int,
     seed: int,
     scan_every: float,
     keep: bool = False,
     force: bool = False,
     timeout: float = 600,
+    email: bool = True,
+    watch: bool = True,
 ) -> dict:
     """Drop *files* small files with a real worker and beat; report files/s.
+
+    With *email* (the default, as in any real deployment) every file's
+    outcome is mailed to one recipient through Django's file-based backend
+    in the benchmark's folder; without it nobody is to be told. With
+    *watch* (the default, as ``bin/serve`` runs) ``manage.py ingest_watch``
+    registers the files as they arrive; without it the scans do.
 
     Starts ``celery worker --concurrency 2`` and ``celery beat`` itself, on
     this database and broker, with a private inbox that a benchmark-only
@@ -77,12 +96,11 @@ def bench_small_files(
     from django_celery_beat.models import IntervalSchedule, PeriodicTask
     from django_celery_results.models import TaskResult
 
-    marks = catalogue_guard(force=force)
+    dataset = importer_get(importer)
+    marks = tables_guard(dataset, force=force)
     root = Path(tempfile.mkdtemp(prefix="ingest-bench-small-"))
     folders = folders_make(root)
     inbox = folders["inbox"].resolve()
-    rng = random.Random(seed)
-    names_pool = author_names(200)
     task_name = f"ingest_bench scan {root.name}"
     interval, _ = IntervalSchedule.objects.get_or_create(
         every=max(1, round(scan_every)), period=IntervalSchedule.SECONDS
@@ -103,21 +121,34 @@ def bench_small_files(
         INGEST_MIN_FILE_AGE="0",
         INGEST_ALLOWED_ROOTS=str(inbox),
         CELERY_TASK_ALWAYS_EAGER="0",
+        **(
+            {
+                "INGEST_NOTIFY_EMAILS": "bench@example.com",
+                "EMAIL_BACKEND": "django.core.mail.backends.filebased.EmailBackend",
+                "EMAIL_FILE_PATH": str(root / "mail"),
+            }
+            if email
+            else {}
+        ),
     )
     celery = [sys.executable, "-m", "celery", "-A", "myproject"]
     commands = [
         [*celery, "worker", "--concurrency", "2", "--loglevel", "WARNING"],
         [*celery, "beat", "--loglevel", "WARNING", "-s", str(root / "beat-schedule")],
     ]
-    file_names = [f"books-small-{seed}-{n:05d}.csv" for n in range(files)]
+    if watch:
+        commands.append([sys.executable, "manage.py", "ingest_watch"])
+    file_names = [f"{importer}-small-{seed}-{n:05d}.csv" for n in range(files)]
     try:
         with background(commands, env, root):
+            if watch:
+                log_wait(root / "process-2.log", "ingest_watch ready", 120)
             # Warm up: both worker processes import Django and open their
             # connections before the clock starts.
-            warm = [f"books-warmup-{seed}-{n}.csv" for n in range(2)]
+            warm = [f"{importer}-warmup-{seed}-{n}.csv" for n in range(2)]
             for number, name in enumerate(warm):
-                _drop_atomically(inbox, name, small_csv(-1 - number, rng, names_pool))
-            if _wait_done(warm, inbox, time.monotonic() + 120) < len(warm):
+                drop_atomically(inbox, name, small_csv(dataset, number=-1 - number))
+            if wait_done(warm, inbox, time.monotonic() + 120) < len(warm):
                 raise RuntimeError(
                     f"The worker and beat did not import a warm-up file in 120 s; "
                     f"see the logs in {root}."
@@ -126,9 +157,9 @@ def bench_small_files(
             started_wall = timezone.now()
             started = time.monotonic()
             for number, name in enumerate(file_names):
-                _drop_atomically(inbox, name, small_csv(number, rng, names_pool))
+                drop_atomically(inbox, name, small_csv(dataset, number=number))
             dropped = time.monotonic() - started
-            done = _wait_done(file_names, inbox, started + timeout)
+            done = wait_done(file_names, inbox, started + timeout)
             seconds = time.monotonic() - started
             drained = _wait_notified(inbox, time.monotonic() + timeout)
             notified_seconds = time.monotonic() - started
@@ -151,6 +182,9 @@ def bench_small_files(
             "broker": settings.CELERY_BROKER_URL.split("://")[0],
             "worker_concurrency": 2,
             "scan_every_s": scan_every,
+            "email": email,
+            "watcher": watch,
+            "emails_sent": rows.filter(notify_state=InboxFile.Notify.SENT).count(),
             "seconds": round(seconds, 2),
             "files_per_s": round(done / seconds, 1),
             "drop_seconds": round(dropped, 2),
@@ -183,5 +217,5 @@ def bench_small_files(
             task_ids = list(bench_rows_q.values_list("task_id", flat=True))
             TaskResult.objects.filter(task_id__in=task_ids).delete()
             bench_rows_q.delete()
-            catalogue_restore(marks)
+            tables_restore(dataset, marks)
         shutil.rmtree(root, ignore_errors=True)

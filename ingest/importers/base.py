@@ -9,7 +9,8 @@ row feeds several tables (books: authors, then books).
 
 import datetime
 import operator
-from collections.abc import Callable, Sequence
+import random
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import ClassVar
 
@@ -202,6 +203,9 @@ class Importer:
     #: (column names). Importers writing several tables override apply.
     model: ClassVar[type[models.Model] | None] = None
     natural_key: ClassVar[tuple[str, ...]] = ()
+    #: Models the importer writes, those pointing at others first; the
+    #: benchmark counts them and removes what it added. Default: (model,).
+    writes: ClassVar[tuple[type[models.Model], ...]] = ()
 
     def __init_subclass__(cls, **kwargs) -> None:
         super().__init_subclass__(**kwargs)
@@ -250,6 +254,36 @@ class Importer:
             if i not in taken and heading.replace("\ufeff", "").strip()
         ]
         return HeaderMatch(cls, indexes, missing, unknown)
+
+    @classmethod
+    def models_written(cls) -> tuple[type[models.Model], ...]:
+        """Return the models this importer writes (see :attr:`writes`)."""
+        return cls.writes or ((cls.model,) if cls.model is not None else ())
+
+    def sample_rows(self, *, rows: int, pool: int, seed: int) -> Iterator[list[str]]:
+        """Yield *rows* rows of plausible values, for the benchmark.
+
+        Deterministic for a *seed*. Natural-key columns get distinct values,
+        other text columns one of *pool* values each, numbers a value in
+        their column's range. An importer whose data has a shape worth
+        measuring (the catalogue's books) yields its own.
+        """
+        rng = random.Random(seed)
+        for number in range(rows):
+            row = []
+            for column in self.columns:
+                if isinstance(column.type, Integer):
+                    high = column.type.maximum
+                    high = high() if callable(high) else high
+                    row.append(str(rng.randint(column.type.minimum, high)))
+                elif column.name in self.natural_key:
+                    row.append(
+                        f"{column.name} {seed}-{number}"[: column.type.max_length]
+                    )
+                else:
+                    text = f"{column.name} {rng.randrange(max(1, pool))}"
+                    row.append(text[: column.type.max_length])
+            yield row
 
     def column_indexes(
         self, header: Sequence[str], aliases: dict[str, str] | None = None

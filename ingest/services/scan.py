@@ -92,9 +92,11 @@ def found_register(
     """Register one file found in *inbox* and queue it once it is stable.
 
     Returns what happened (``queued``, ``waiting``, ``changing``, ``raced``,
-    ``refused``, ``conflicts``). *min_age* None skips the age check, for a
-    caller that knows the writer has finished (a closed-after-write event).
-    Safe to call concurrently for the same file: one row, one queueing.
+    ``refused``, ``conflicts``). *min_age* None skips the stability checks
+    (the age, and a size or mtime changed since an earlier sighting), for a
+    caller that knows the writer has finished (the watcher: a close after
+    writing, a rename into the inbox). Safe to call concurrently for the
+    same file: one row, one queueing.
     """
     if found.refused:
         return _found_refuse(found=found, inbox=inbox, root=root)
@@ -118,7 +120,8 @@ def found_register(
         InboxFile.objects.filter(pk=row.pk, state=State.DISCOVERED).update(
             size=found.size, mtime=found.mtime
         )
-        return "changing"
+        if min_age is not None:
+            return "changing"
     if min_age is not None and time.time() - found.mtime < min_age:
         return "waiting"
     try:

@@ -11,8 +11,8 @@ The pieces, most used first:
 
 * :class:`Services` starts and stops a set of processes sharing one
   environment (usually the ``services`` fixture of ``tests/e2e/conftest.py``);
-  :meth:`Services.worker`, :meth:`Services.beat` and :meth:`Services.web`
-  return once the process is ready. Every process writes to a log file that
+  :meth:`Services.worker`, :meth:`Services.beat`, :meth:`Services.watcher`
+  and :meth:`Services.web` return once the process is ready. Every process writes to a log file that
   is attached to the report of a failed test.
 * :func:`process_env` builds that environment from the test database and
   the test's folders; :func:`database_url` turns Django connection settings
@@ -439,6 +439,14 @@ class Services:
         """Start ``celery beat`` (the DatabaseScheduler of the settings)."""
         service = self.start(name, [*_celery(), "beat", "--loglevel=INFO"], env=env)
         service.wait_for_log("beat: Starting...")
+        return service
+
+    def watcher(self, *, name: str = "watcher", **env: str) -> Service:
+        """Start ``manage.py ingest_watch``; return once it watches its inboxes."""
+        service = self.start(
+            name, [sys.executable, "manage.py", "ingest_watch"], env=env
+        )
+        service.wait_for_log("ingest_watch ready")
         return service
 
     def web(self, *, name: str = "web", port: int | None = None, **env: str) -> Web:

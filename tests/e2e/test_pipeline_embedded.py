@@ -80,9 +80,9 @@ def query(database: Path, sql: str, *params) -> list[tuple]:
 def test_bin_serve_runs_the_whole_pipeline_on_the_embedded_default(
     serve, ingest_dirs, mailbox: Mailbox
 ):
-    """``bin/serve`` sets up a fresh installation and runs web, worker and
-    beat: a dropped books.csv is imported, archived and emailed, the admin
-    answers, and SIGTERM stops every process it started."""
+    """``bin/serve`` sets up a fresh installation and runs web, worker, beat
+    and the watcher: a dropped books.csv is imported, archived and emailed,
+    the admin answers, and SIGTERM stops every process it started."""
     inbox, archive = ingest_dirs["INGEST_INBOX_DIR"], ingest_dirs["INGEST_ARCHIVE_DIR"]
     process = serve.process
     process.wait_for_log("Drop CSV files into:", START_DEADLINE)
@@ -158,7 +158,7 @@ def test_bin_serve_runs_the_whole_pipeline_on_the_embedded_default(
 
     children = process.descendants()
     commands = [" ".join(child.cmdline()) for child in children]
-    for expected in ("runserver", "worker", "beat"):
+    for expected in ("runserver", "worker", "beat", "ingest_watch"):
         assert any(expected in command for command in commands), commands
     started = time.monotonic()
     process.terminate()  # SIGTERM, as systemd or Ctrl-C would send.

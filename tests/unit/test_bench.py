@@ -30,7 +30,8 @@ REQUIRED = {
     "ratio_to_floor",
     "peak_rss_mb",
     "database",
-    "reimport_books_unchanged",
+    "reimport_rows_unchanged",
+    "importer",
 }
 
 
@@ -85,8 +86,9 @@ def test_the_bench_prints_one_json_line_with_the_numbers_and_cleans_up(bench_env
     assert report["database"] == connection.vendor
     assert report["status"] == "done"
     assert report["imported"] + report["duplicates_in_file"] == 2000
-    assert report["imported"] == report["books"] > 1900
-    assert report["reimport_books_unchanged"] is True
+    assert report["importer"] == "books"
+    assert report["imported"] == report["rows_in_table"] > 1900
+    assert report["reimport_rows_unchanged"] is True
     assert report["reimport_imported"] == 0
     assert report["reimport_updated"] == report["imported"]
     assert report["seconds"] > 0 and report["floor_seconds"] > 0
@@ -125,7 +127,7 @@ def test_forced_on_a_catalogue_with_data_it_removes_only_its_own_rows(bench_env)
         bench_env, "ingest_bench", "--rows", "500", "--force", "--floor-runs", "1"
     )
     assert result.returncode == 0, result.stderr
-    assert json.loads(result.stdout)["reimport_books_unchanged"] is True
+    assert json.loads(result.stdout)["reimport_rows_unchanged"] is True
     assert catalogue(bench_env) == (1, 1, 0)
 
 
@@ -137,6 +139,9 @@ def test_small_files_mode_runs_a_real_worker_and_beat_and_reports_files_per_seco
     assert result.returncode == 0, result.stderr
     report = json.loads(result.stdout)
     assert report["mode"] == "small_files" and report["files"] == 5
+    assert report["email"] is True and report["emails_sent"] == 5  # As deployed.
+    assert report["watcher"] is True
+    assert report["all_notified_s"] is not None
     assert report["done"] == 5 and report["states"] == {"done": 5}
     assert report["files_per_s"] > 0 and report["worker_concurrency"] == 2
     assert catalogue(bench_env) == (0, 0, 0)
@@ -144,3 +149,72 @@ def test_small_files_mode_runs_a_real_worker_and_beat_and_reports_files_per_seco
         from django_celery_beat.models import PeriodicTask
 
         assert not PeriodicTask.objects.filter(name__startswith="ingest_bench").exists()
+
+
+@pytest.mark.e2e
+def test_latency_mode_times_each_file_from_its_drop_to_done_through_the_watcher(
+    bench_env,
+):
+    result = run(bench_env, "ingest_bench", "--latency", "3")
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.strip().splitlines()
+    assert len(lines) == 1
+    report = json.loads(lines[0])
+    assert report["mode"] == "latency" and report["files"] == 3
+    assert report["states"] == {"done": 3}
+    assert report["watcher"] == "inotify" and report["worker_concurrency"] == 2
+    assert 0 < report["min_s"] <= report["p50_s"] <= report["p95_s"]
+    assert report["p95_s"] <= report["max_s"] < 10
+    # Faster than the scan could be: its minimum file age alone is longer.
+    assert report["max_s"] < report["min_file_age_s"] == 5
+    assert len(report["load_before"]) == len(report["load_after"]) == 3
+    assert catalogue(bench_env) == (0, 0, 0)
+    if connection.vendor == "postgresql":
+        from django_celery_beat.models import PeriodicTask
+
+        assert not PeriodicTask.objects.filter(name__startswith="ingest_bench").exists()
+
+
+def test_the_latency_and_small_files_modes_exclude_each_other(bench_env):
+    result = run(bench_env, "ingest_bench", "--latency", "2", "--small-files", "2")
+    assert result.returncode != 0
+    assert "not both" in result.stderr
+
+
+def test_the_bench_measures_any_importer_from_its_declared_columns(bench_env):
+    """No dataset is built in: authors are generated from their columns alone."""
+    result = run(
+        bench_env,
+        "ingest_bench",
+        "--importer",
+        "authors",
+        "--rows",
+        "300",
+        "--floor-runs",
+        "1",
+    )
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert (report["importer"], report["status"], report["imported"]) == (
+        "authors",
+        "done",
+        300,
+    )
+    assert report["reimport_rows_unchanged"] is True
+    assert catalogue(bench_env) == (0, 0, 0)
+
+
+def test_an_unknown_importer_is_refused_naming_the_known_ones(bench_env):
+    result = run(bench_env, "ingest_bench", "--importer", "films", "--rows", "10")
+    assert result.returncode != 0
+    assert "--importer (one of: authors, books)" in result.stderr
+
+
+def test_generic_sample_rows_are_deterministic_with_distinct_keys():
+    from catalogue.importers import AuthorsImporter
+
+    importer = AuthorsImporter()
+    first = list(importer.sample_rows(rows=50, pool=5, seed=3))
+    assert first == list(importer.sample_rows(rows=50, pool=5, seed=3))
+    assert len({row[0] for row in first}) == 50
+    assert all(importer.clean(row) for row in first)

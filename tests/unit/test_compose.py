@@ -12,7 +12,7 @@ import pytest
 import yaml
 
 ROOT = Path(__file__).resolve().parents[2]
-APP_SERVICES = ("web", "worker", "beat")
+APP_SERVICES = ("web", "worker", "beat", "watcher")
 
 
 @pytest.fixture(scope="module")
@@ -36,7 +36,7 @@ def test_the_stack_has_postgres_redis_web_worker_and_beat(services):
     assert services["redis"]["image"].startswith("redis")
 
 
-def test_web_worker_and_beat_reuse_one_image_and_differ_only_in_command(services):
+def test_the_app_services_reuse_one_image_and_differ_only_in_command(services):
     def without_command(name: str) -> dict:
         service = dict(services[name])
         for key in ("command", "depends_on", "ports", "healthcheck"):
@@ -46,9 +46,11 @@ def test_web_worker_and_beat_reuse_one_image_and_differ_only_in_command(services
 
     assert all(services[name]["build"] == "." for name in APP_SERVICES)
     assert len({services[name]["image"] for name in APP_SERVICES}) == 1
-    assert without_command("web") == without_command("worker")
-    assert without_command("web") == without_command("beat")
-    assert len({command_of(services[name]) for name in APP_SERVICES}) == 3
+    for name in APP_SERVICES:
+        assert without_command("web") == without_command(name), name
+    assert len({command_of(services[name]) for name in APP_SERVICES}) == len(
+        APP_SERVICES
+    )
 
 
 def test_worker_and_beat_run_celery_with_the_database_scheduler(services):
@@ -57,6 +59,11 @@ def test_worker_and_beat_run_celery_with_the_database_scheduler(services):
     assert re.match(r"celery -A myproject worker\b", worker)
     assert re.match(r"celery -A myproject beat\b", beat)
     assert "django_celery_beat.schedulers:DatabaseScheduler" in beat
+
+
+def test_the_watcher_runs_by_default_and_one_setting_idles_it(services):
+    assert command_of(services["watcher"]) == "python manage.py ingest_watch"
+    assert services["watcher"]["environment"]["INGEST_WATCH"] == "${INGEST_WATCH:-1}"
 
 
 def test_web_sets_up_the_database_then_runs_a_real_wsgi_server(services):
@@ -101,6 +108,7 @@ def test_services_start_only_after_what_they_need_is_healthy(services):
         "web": {"postgres", "redis"},
         "worker": {"web", "redis"},
         "beat": {"web", "redis"},
+        "watcher": {"web", "redis"},
     }
     for name, needs in expected.items():
         depends_on = services[name]["depends_on"]

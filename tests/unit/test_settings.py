@@ -144,3 +144,19 @@ def test_an_empty_variable_means_the_default_and_a_bad_boolean_is_refused(
     monkeypatch.setenv("X_NUMBER", "ten")
     with pytest.raises(ImproperlyConfigured, match="X_NUMBER='ten'"):
         env.int("X_NUMBER", default=7)
+
+
+def test_the_filesystem_broker_polls_every_tenth_of_a_second_unless_told(environ):
+    """kombu's own 1 s poll made every hop of a file wait up to a second."""
+    environ.pop("CELERY_BROKER_URL", None)
+    show = (
+        "from django.conf import settings; "
+        "print(settings.CELERY_BROKER_TRANSPORT_OPTIONS['polling_interval'])"
+    )
+    result = manage(environ, "shell", "--no-imports", "-c", show)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["0.1"]
+    environ["INGEST_BROKER_POLLING_INTERVAL"] = "0.5"
+    assert manage(environ, "shell", "--no-imports", "-c", show).stdout.split() == [
+        "0.5"
+    ]
