@@ -50,7 +50,10 @@ class InboxAdmin(admin.ModelAdmin):
                 ]
             },
         ),
-        ("Telling people", {"fields": ["notify_emails", "webhook_url"]}),
+        (
+            "Telling people",
+            {"fields": ["notify_emails", "webhook_url", "webhook_secret"]},
+        ),
     ]
 
     def get_queryset(self, request):

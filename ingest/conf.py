@@ -48,6 +48,12 @@ DEFAULTS: dict[str, Any] = {
     "INGEST_INBOX_ENCODINGS": [],
     "INGEST_MAX_UPLOAD_SIZE": 100 * 1024 * 1024,
     "INGEST_IMPORTERS": None,
+    "INGEST_METRICS_TOKEN": "",
+    "INGEST_ARCHIVE_KEEP_DAYS": 0,
+    "INGEST_LEDGER_KEEP_DAYS": 0,
+    "INGEST_WEBHOOK_TIMEOUT": 10.0,
+    "INGEST_WEBHOOK_MAX_RETRIES": 5,
+    "INGEST_WEBHOOK_RETRY_DELAY": 10.0,
     "INGEST_BENCH_IMPORTER": "",
     "INGEST_WATCH": True,
     "INGEST_WATCH_POLLING": False,
@@ -193,3 +199,32 @@ def resolve_inbox(inbox: str | None) -> Path:
         f"Inbox {inbox!r} is outside INGEST_ALLOWED_ROOTS "
         f"({', '.join(str(r) for r in allowed_roots())})."
     )
+
+
+def metrics_token() -> str:
+    """Return the bearer token that opens ``/metrics``; "" means staff only."""
+    return str(setting("INGEST_METRICS_TOKEN"))
+
+
+def archive_keep_days() -> int:
+    """Return the days a finished file's stored copy is kept; 0 = forever."""
+    return int(setting("INGEST_ARCHIVE_KEEP_DAYS") or 0)
+
+
+def ledger_keep_days() -> int:
+    """Return the days a finished ledger entry is kept; 0 = forever."""
+    return int(setting("INGEST_LEDGER_KEEP_DAYS") or 0)
+
+
+def webhook_timeout() -> float:
+    """Return the seconds a webhook receiver has to answer one attempt."""
+    return float(setting("INGEST_WEBHOOK_TIMEOUT"))
+
+
+def webhook_max_retries() -> int:
+    return int(setting("INGEST_WEBHOOK_MAX_RETRIES"))
+
+
+def webhook_retry_delay() -> float:
+    """Return the seconds before a webhook's first retry (doubling after)."""
+    return float(setting("INGEST_WEBHOOK_RETRY_DELAY"))

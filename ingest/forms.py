@@ -188,6 +188,7 @@ class InboxForm(forms.ModelForm):
             "max_reject_rate",
             "notify_emails",
             "webhook_url",
+            "webhook_secret",
         ]
 
     def __init__(self, *args, **kwargs) -> None:

@@ -119,6 +119,8 @@ class Inbox(models.Model):
         help_text=_("Key of the HMAC-SHA256 signature of each webhook body."),
     )
     created_at = models.DateTimeField(auto_now_add=True)
+    #: Set by every finished scan (one UPDATE); /readyz and /metrics read it.
+    last_scanned_at = models.DateTimeField(_("last scanned"), null=True, blank=True)
 
     class Meta:
         ordering = ["name"]

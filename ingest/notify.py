@@ -1,8 +1,8 @@
 """Turn a finished import into an email and send it, at most once.
 
-The body carries counts and the first few row errors; when rows were
-rejected, all recorded ones ride along as an Excel-safe CSV attachment
-(:mod:`ingest.errors_csv`).
+The body (plain text, and the same as HTML) carries counts and the first
+few row errors; when rows were rejected, all recorded ones ride along as an
+Excel-safe CSV attachment (:mod:`ingest.errors_csv`).
 
 A mail failure is logged and recorded on the ledger; it never touches the
 import, and it is not retried in a loop (no storm against a dead server).
@@ -10,7 +10,8 @@ import, and it is not retried in a loop (no storm against a dead server).
 
 import logging
 
-from django.core.mail import EmailMessage
+from django.core.mail import EmailMultiAlternatives
+from django.template.loader import render_to_string
 from django.utils import timezone
 
 from . import conf
@@ -43,26 +44,7 @@ def file_message(row: InboxFile) -> tuple[str, str]:
     else:
         first_line = (row.error.splitlines() or ["unknown error"])[0]
         subject = f"Import failed: {row.name} — {first_line}"
-    lines = [
-        f"File:      {row.name}",
-        f"Ledger:    #{row.pk} ({row.get_state_display()})",
-        f"Source:    {row.get_source_display()} ({_inbox_text(row)})",
-        f"Dataset:   {_dataset_text(row)}",
-        f"Rows:      {row.rows_total} read, {row.rows_imported} imported, "
-        f"{row.rows_updated} updated, {row.rows_rejected} rejected",
-        f"Duration:  {seconds:.1f} s",
-        f"Attempts:  {row.attempts}",
-        f"Stored at: {row.stored_path or '-'}",
-        f"Task id:   {row.task_id or '-'}",
-    ]
-    if row.sha256:
-        lines.append(f"SHA-256:   {row.sha256}")
-    if row.encoding:
-        lines.append(
-            f"Read as:   {row.encoding}, {delimiter_name(row.delimiter)}-delimited"
-        )
-    if row.ignored_columns:
-        lines.append(f"Ignored:   columns {', '.join(row.ignored_columns)}")
+    lines = [f"{label + ':':<11}{value}" for label, value in file_fields(row)]
     if row.error:
         lines += ["", row.error]
     lines += _errors_lines(row)
@@ -81,6 +63,52 @@ def _dataset_text(row: InboxFile) -> str:
     if not row.importer_chosen_by:
         return row.importer
     return f"{row.importer} ({row.get_importer_chosen_by_display().lower()})"
+
+
+def file_fields(row: InboxFile) -> list[tuple[str, str]]:
+    """Return the (label, value) facts of a finished file, for both parts."""
+    seconds = row.duration or 0.0
+    fields = [
+        ("File", row.name),
+        ("Ledger", f"#{row.pk} ({row.get_state_display()})"),
+        ("Source", f"{row.get_source_display()} ({_inbox_text(row)})"),
+        ("Dataset", _dataset_text(row)),
+        (
+            "Rows",
+            f"{row.rows_total} read, {row.rows_imported} imported, "
+            f"{row.rows_updated} updated, {row.rows_rejected} rejected",
+        ),
+        ("Duration", f"{seconds:.1f} s"),
+        ("Attempts", str(row.attempts)),
+        ("Stored at", row.stored_path or "-"),
+        ("Task id", row.task_id or "-"),
+    ]
+    if row.sha256:
+        fields.append(("SHA-256", row.sha256))
+    if row.encoding:
+        fields.append(
+            ("Read as", f"{row.encoding}, {delimiter_name(row.delimiter)}-delimited")
+        )
+    if row.ignored_columns:
+        fields.append(("Ignored", f"columns {', '.join(row.ignored_columns)}"))
+    return fields
+
+
+def file_message_html(row: InboxFile, subject: str) -> str:
+    """Return the HTML part: the same facts and first errors, escaped."""
+    return render_to_string(
+        "ingest/email/file_outcome.html",
+        {
+            "subject": subject,
+            "fields": file_fields(row),
+            "error": row.error,
+            "rejections": list(row.rejections.order_by("line", "pk")[:BODY_ERRORS])
+            if row.rows_rejected
+            else [],
+            "rows_rejected": row.rows_rejected,
+            "attachment": errors_csv_filename(row),
+        },
+    )
 
 
 def _errors_lines(row: InboxFile) -> list[str]:
@@ -125,7 +153,8 @@ def file_notify(*, file_id: int) -> str:
         )
         return Notify.SKIPPED
     subject, body = file_message(row)
-    message = EmailMessage(subject, body, None, recipients)
+    message = EmailMultiAlternatives(subject, body, None, recipients)
+    message.attach_alternative(file_message_html(row, subject), "text/html")
     if row.rows_rejected and row.rejections.exists():
         message.attach(errors_csv_filename(row), file_errors_csv(file=row), "text/csv")
     try:

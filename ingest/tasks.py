@@ -5,7 +5,7 @@ import logging
 from celery import shared_task
 from django.db import InterfaceError, OperationalError
 
-from . import notify, services
+from . import notify, services, webhooks
 
 logger = logging.getLogger(__name__)
 
@@ -68,3 +68,29 @@ def import_file(self, ledger_id: int) -> dict:
 def notify_file(ledger_id: int) -> str:
     """Email the outcome of one finished file; sends at most once."""
     return notify.file_notify(file_id=ledger_id)
+
+
+@shared_task(soft_time_limit=1800, time_limit=1900)
+def apply_retention() -> dict:
+    """Delete stored files and ledger entries past their keep days; safe to repeat."""
+    return services.retention_apply()
+
+
+@shared_task(bind=True, acks_late=True, soft_time_limit=120, time_limit=150)
+def webhook_file(self, ledger_id: int) -> str:
+    """POST one finished file's summary to its inbox's webhook, with retries.
+
+    Retried with a doubling delay (``INGEST_WEBHOOK_RETRY_DELAY``) up to
+    ``INGEST_WEBHOOK_MAX_RETRIES`` times; the outcome is on the ledger.
+    """
+    retries = self.request.retries
+    try:
+        return webhooks.file_webhook(
+            file_id=ledger_id, last_attempt=retries >= webhooks.webhook_max_retries()
+        )
+    except webhooks.WebhookFailed as exc:
+        raise self.retry(
+            exc=exc,
+            countdown=webhooks.webhook_backoff(retries),
+            max_retries=webhooks.webhook_max_retries(),
+        ) from exc

@@ -7,7 +7,7 @@ Only the engine's own views: the host project mounts them
 
 from django.urls import path
 
-from . import views
+from . import ops, views
 
 app_name = "ingest"
 
@@ -24,4 +24,8 @@ urlpatterns = [
     path("files/", views.file_index, name="file-index"),
     path("files/<int:file_id>/", views.file_detail, name="file-detail"),
     path("import/", views.file_import, name="import"),
+    # Operations: Prometheus and the probes (no trailing slash, as they expect)
+    path("metrics", ops.metrics, name="metrics"),
+    path("healthz", ops.healthz, name="healthz"),
+    path("readyz", ops.readyz, name="readyz"),
 ]

@@ -173,6 +173,9 @@ else:
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_RESULT_BACKEND = "ingest.results:RetryingDatabaseBackend"
 CELERY_RESULT_EXTENDED = True
+# Task results older than this are deleted by celery.backend_cleanup, which
+# beat's DatabaseScheduler adds to the schedule (daily at 04:00).
+CELERY_RESULT_EXPIRES = env.int("CELERY_RESULT_EXPIRES", default=7 * 24 * 3600)
 CELERY_RESULT_BACKEND_ALWAYS_RETRY = True
 CELERY_RESULT_BACKEND_MAX_RETRIES = 10
 # Backoff of 0.1 s doubling up to 10 s: ten tries span about half a minute.
@@ -231,6 +234,17 @@ INGEST_CSV_ENCODINGS = env.list(
 )
 #: Largest file the dashboard accepts per upload, in bytes (default 100 MiB).
 INGEST_MAX_UPLOAD_SIZE = env.int("INGEST_MAX_UPLOAD_SIZE", default=100 * 1024 * 1024)
+#: Days a finished file's stored copy (archive/, failed/) is kept; 0 = forever.
+INGEST_ARCHIVE_KEEP_DAYS = env.int("INGEST_ARCHIVE_KEEP_DAYS", default=0)
+#: Days a finished ledger entry is kept; 0 = forever.
+INGEST_LEDGER_KEEP_DAYS = env.int("INGEST_LEDGER_KEEP_DAYS", default=0)
+#: Seconds a webhook receiver has to answer before the attempt counts as failed.
+INGEST_WEBHOOK_TIMEOUT = env.float("INGEST_WEBHOOK_TIMEOUT", default=10.0)
+#: Retries of a failed webhook, each after twice the delay of the one before.
+INGEST_WEBHOOK_MAX_RETRIES = env.int("INGEST_WEBHOOK_MAX_RETRIES", default=5)
+INGEST_WEBHOOK_RETRY_DELAY = env.float("INGEST_WEBHOOK_RETRY_DELAY", default=10.0)
+#: Bearer token that opens /metrics to a scraper; empty = staff sessions only.
+INGEST_METRICS_TOKEN = env.str("INGEST_METRICS_TOKEN", default="")
 #: The dataset ``ingest_bench`` measures unless told (this project's example).
 INGEST_BENCH_IMPORTER = env.str("INGEST_BENCH_IMPORTER", default="books")
 #: Run ``manage.py ingest_watch`` (bin/serve, docker-compose.yml): take files
@@ -254,6 +268,8 @@ if not DEBUG:
     SESSION_COOKIE_SECURE = env.bool("DJANGO_SECURE_COOKIES", default=True)
     CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
     SECURE_SSL_REDIRECT = env.bool("DJANGO_SECURE_SSL_REDIRECT", default=True)
+    # Probes and scrapers talk plain HTTP to the container, not through TLS.
+    SECURE_REDIRECT_EXEMPT = [r"^(healthz|readyz|metrics)$"]
     SECURE_HSTS_SECONDS = env.int("DJANGO_SECURE_HSTS_SECONDS", default=31536000)
     SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool(
         "DJANGO_SECURE_HSTS_INCLUDE_SUBDOMAINS", default=True

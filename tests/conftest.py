@@ -4,7 +4,7 @@ import pytest
 from django.conf import settings
 
 from myproject.celery import app as celery_app
-from tests.services import IS_CI, database_problem, redis_problem
+from tests.services import IS_CI, broker_problem, database_problem
 
 
 @pytest.hookimpl(trylast=True)
@@ -26,13 +26,13 @@ def pytest_collection_modifyitems(config, items):
                 "in its second pass)"
             )
         else:
-            problem = redis_problem()
+            problem = broker_problem()
     for item in items:
         reason = problem if item in postgres_items else database
         if not reason:
             continue
         if IS_CI:
-            raise pytest.UsageError(f"CI=true and a service is missing: {reason}")
+            raise pytest.UsageError(f"CI is set and a service is missing: {reason}")
         item.add_marker(pytest.mark.skip(reason=reason))
 
 

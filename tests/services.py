@@ -42,13 +42,15 @@ def database_problem() -> str:
     )
 
 
-def redis_problem() -> str:
-    """Return why the configured Redis broker cannot be used, or ""."""
+def broker_problem() -> str:
+    """Return why the configured Redis or RabbitMQ broker cannot be used, or ""."""
     url = settings.CELERY_BROKER_URL
+    if url.startswith(("amqp://", "pyamqp://")):
+        return rabbitmq_problem()
     if not url.startswith("redis://"):
         return (
-            "These tests need Redis: run the PostgreSQL pass of bin/test "
-            "(CELERY_BROKER_URL=redis://127.0.0.1:6379/15)."
+            "These tests need Redis or RabbitMQ: run the PostgreSQL pass of "
+            "bin/test (CELERY_BROKER_URL=redis://127.0.0.1:6379/15)."
         )
     parsed = urlparse(url)
     host, port = parsed.hostname or "127.0.0.1", parsed.port or 6379
@@ -57,4 +59,16 @@ def redis_problem() -> str:
     return (
         f"Redis is not reachable at {host}:{port}: start it "
         "(redis-server --port 6379) or set CELERY_BROKER_URL."
+    )
+
+
+def rabbitmq_problem() -> str:
+    """Return why the configured RabbitMQ broker cannot be used, or ""."""
+    parsed = urlparse(settings.CELERY_BROKER_URL)
+    host, port = parsed.hostname or "127.0.0.1", parsed.port or 5672
+    if _reachable(host, port):
+        return ""
+    return (
+        f"RabbitMQ is not reachable at {host}:{port}: start it "
+        "(rabbitmq-server -detached) or set CELERY_BROKER_URL."
     )

@@ -12,7 +12,8 @@ nothing.
 - :mod:`.dispatch` — queue files and publish their messages after commit;
 - :mod:`.imports` — claim, stage, apply, archive or fail one file;
 - :mod:`.uploads` — files that arrive by upload or ``ingest_file``;
-- :mod:`.inboxes` — inboxes and their django-celery-beat schedules.
+- :mod:`.inboxes` — inboxes and their django-celery-beat schedules;
+- :mod:`.retention` — delete stored files and ledger entries kept long enough.
 """
 
 from .dispatch import files_requeue
@@ -31,6 +32,7 @@ from .inboxes import (
     inbox_schedule,
     inboxes_enabled,
 )
+from .retention import retention_apply, retention_schedule_ensure
 from .scan import inbox_scan
 from .uploads import (
     UPLOAD_NAME_MAX_BYTES,
@@ -62,5 +64,7 @@ __all__ = [
     "inbox_scan_request",
     "inbox_schedule",
     "inboxes_enabled",
+    "retention_apply",
+    "retention_schedule_ensure",
     "upload_name",
 ]

@@ -25,6 +25,7 @@ FINAL = InboxFile.FINAL_STATES
 IMPORT_TASK = "ingest.tasks.import_file"
 NOTIFY_TASK = "ingest.tasks.notify_file"
 SCAN_TASK = "ingest.tasks.scan_inbox"
+WEBHOOK_TASK = "ingest.tasks.webhook_file"
 
 
 def _task(name: str):
@@ -90,6 +91,7 @@ def notify_publish(row: InboxFile) -> None:
     trip and a worker slot.
     """
     file_id = row.pk
+    webhook_publish(row)
     if not notify.file_recipients(row):
         transaction.on_commit(lambda: notify.file_notify(file_id=file_id))
         return
@@ -103,6 +105,34 @@ def notify_publish(row: InboxFile) -> None:
             )
 
     transaction.on_commit(publish)
+
+
+def webhook_publish(row: InboxFile) -> bool:
+    """Queue the webhook of finished *row* once per outcome, after commit.
+
+    Only for an inbox with a webhook URL, and only the first time for this
+    outcome (``webhook_state`` blank; a re-import blanks it again), so the
+    scan's re-sending of lost emails does not POST twice.
+    """
+    inbox = row.inbox if row.inbox_id else None
+    if inbox is None or not inbox.webhook_url:
+        return False
+    if not InboxFile.objects.filter(pk=row.pk, webhook_state="").update(
+        webhook_state=InboxFile.Notify.PENDING, webhook_error=""
+    ):
+        return False
+    file_id = row.pk
+
+    def publish() -> None:
+        try:
+            _task(WEBHOOK_TASK).apply_async(args=(file_id,))
+        except Exception:
+            logger.warning(
+                "Could not publish the webhook of file #%s.", file_id, exc_info=True
+            )
+
+    transaction.on_commit(publish)
+    return True
 
 
 def files_requeue(*, files: Iterable[InboxFile], importer: str = "") -> int:
@@ -133,5 +163,7 @@ def files_requeue(*, files: Iterable[InboxFile], importer: str = "") -> int:
             finished_at=None,
             notify_state=InboxFile.Notify.PENDING,
             notify_error="",
+            webhook_state="",
+            webhook_error="",
         )
     return count

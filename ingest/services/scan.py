@@ -77,6 +77,7 @@ def inbox_scan(*, inbox: Inbox | None = None, importer: str = "") -> dict:
             logger.exception("Could not register %s", found.path)
             summary["errors"] += 1
     summary.update(_inbox_repair(inbox=root, seen=seen))
+    Inbox.objects.filter(pk=inbox.pk).update(last_scanned_at=timezone.now())
     return {"inbox": inbox.name, "folder": str(root), "seen": len(seen), **summary}
 
 

@@ -16,6 +16,7 @@ from django.db import connection
 from tests.chaos.audit import Audit
 from tests.chaos.instances import (
     PrivatePostgres,
+    PrivateRabbitMQ,
     PrivateRedis,
     ServiceUnavailable,
     unavailable,
@@ -117,6 +118,12 @@ def private_postgres() -> Iterator[PrivatePostgres]:
 def private_redis() -> Iterator[PrivateRedis]:
     """Start a Redis of our own, which the scenario may restart (losing all)."""
     yield from _private(PrivateRedis)
+
+
+@pytest.fixture
+def private_rabbitmq() -> Iterator[PrivateRabbitMQ]:
+    """Start a RabbitMQ node of our own, which the scenario may restart."""
+    yield from _private(PrivateRabbitMQ)
 
 
 @pytest.hookimpl(wrapper=True)

@@ -1,4 +1,4 @@
-"""Private PostgreSQL and Redis servers that a chaos scenario may break.
+"""Private PostgreSQL, Redis and RabbitMQ servers that a chaos scenario may break.
 
 The shared servers are never stopped: a scenario that needs a database or a
 broker to go away starts its own on a free port, in a temporary folder, and
@@ -12,6 +12,7 @@ import socket
 import subprocess
 import tempfile
 import time
+import uuid
 from pathlib import Path
 
 from tests.e2e.harness import free_port
@@ -186,6 +187,136 @@ class PrivateRedis:
     def destroy(self) -> None:
         with contextlib.suppress(Exception):
             self.stop()
+        shutil.rmtree(self.root, ignore_errors=True)
+
+
+def _rabbitmq_bindir() -> Path:
+    # Debian's /usr/sbin scripts re-run themselves through su, as rabbitmq.
+    debian = Path("/usr/lib/rabbitmq/bin")
+    if (debian / "rabbitmq-server").exists():
+        return debian
+    found = shutil.which("rabbitmq-server")
+    if found:
+        return Path(found).parent
+    raise ServiceUnavailable(
+        "rabbitmq-server is not installed: apt-get install rabbitmq-server"
+    )
+
+
+def _as_rabbitmq_user(command: list[str]) -> list[str]:
+    """Run as ``rabbitmq`` when we are root: its home has the Erlang cookie
+    that rabbitmqctl needs to talk to the node."""
+    if os.geteuid() != 0 or not _has_user("rabbitmq"):
+        return command
+    return ["runuser", "-u", "rabbitmq", "--", *command]
+
+
+def _has_user(name: str) -> bool:
+    import pwd
+
+    try:
+        pwd.getpwnam(name)
+    except KeyError:
+        return False
+    return True
+
+
+class PrivateRabbitMQ:
+    """A throwaway RabbitMQ node beside the shared one, restartable with its data.
+
+    Its own node name, AMQP and distribution ports, config, plugins file (none:
+    no management listener) and data and log folders in a temporary folder;
+    only epmd (port 4369), which maps node names to ports, is shared with
+    the machine's node. Messages and durable queues survive :meth:`stop` and
+    :meth:`start`, as on a real restart.
+    """
+
+    def __init__(self) -> None:
+        self.bindir = _rabbitmq_bindir()
+        self.root = Path(tempfile.mkdtemp(prefix="chaos-rabbitmq-"))
+        self.port = free_port()
+        self.dist_port = free_port()
+        self.node = f"chaos-{uuid.uuid4().hex[:8]}@localhost"
+        self.log = self.root / "server.log"
+        (self.root / "rabbitmq.conf").write_text(
+            f"listeners.tcp.default = 127.0.0.1:{self.port}\n"
+        )
+        (self.root / "enabled_plugins").write_text("[].\n")
+        # Keeps /etc/rabbitmq/rabbitmq-env.conf (the shared node's) out.
+        (self.root / "rabbitmq-env.conf").write_text("")
+        if os.geteuid() == 0 and _has_user("rabbitmq"):
+            for path in [self.root, *self.root.iterdir()]:
+                shutil.chown(path, user="rabbitmq")
+        self.process: subprocess.Popen | None = None
+
+    def url(self) -> str:
+        return f"amqp://guest:guest@127.0.0.1:{self.port}//"
+
+    def _env(self) -> dict[str, str]:
+        return {
+            **os.environ,
+            "RABBITMQ_NODENAME": self.node,
+            "RABBITMQ_NODE_IP_ADDRESS": "127.0.0.1",
+            "RABBITMQ_NODE_PORT": str(self.port),
+            "RABBITMQ_DIST_PORT": str(self.dist_port),
+            "RABBITMQ_CONFIG_FILE": str(self.root / "rabbitmq.conf"),
+            "RABBITMQ_CONF_ENV_FILE": str(self.root / "rabbitmq-env.conf"),
+            "RABBITMQ_ENABLED_PLUGINS_FILE": str(self.root / "enabled_plugins"),
+            "RABBITMQ_MNESIA_BASE": str(self.root / "mnesia"),
+            "RABBITMQ_LOG_BASE": str(self.root / "log"),
+            "RABBITMQ_PID_FILE": str(self.root / "rabbitmq.pid"),
+            "ERL_EPMD_ADDRESS": "127.0.0.1",
+            "ERL_FLAGS": "-kernel inet_dist_use_interface {127,0,0,1}",
+        }
+
+    def ctl(self, *args: str) -> None:
+        subprocess.run(
+            _as_rabbitmq_user(
+                [str(self.bindir / "rabbitmqctl"), "-n", self.node, *args]
+            ),
+            check=True,
+            capture_output=True,
+            env=self._env(),
+            cwd=self.root,
+            timeout=START_TIMEOUT,
+        )
+
+    def start(self) -> None:
+        with open(self.log, "ab") as log:
+            self.process = subprocess.Popen(
+                _as_rabbitmq_user([str(self.bindir / "rabbitmq-server")]),
+                env=self._env(),
+                cwd=self.root,
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        _wait_port(self.port, up=True)
+        self.ctl("await_startup")
+
+    def stop(self) -> None:
+        """Shut the node down cleanly; durable queues keep their messages."""
+        if self.process is None:
+            return
+        try:
+            self.ctl("shutdown")
+        finally:
+            try:
+                self.process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(self.process.pid, 9)
+                self.process.wait()
+            self.process = None
+        _wait_port(self.port, up=False)
+
+    def destroy(self) -> None:
+        with contextlib.suppress(Exception):
+            self.stop()
+        if self.process is not None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.process.pid, 9)
         shutil.rmtree(self.root, ignore_errors=True)
 
 

@@ -3,8 +3,9 @@
 A test that starts processes asks for ``services`` (and usually marks itself
 ``django_db(transaction=True, databases="__all__")`` so that what it writes
 is committed where the processes can see it). The processes get the test
-database, the configured broker (its Redis database flushed first), the
-test's own inbox/archive/failed/lock folders and a file mailbox. They are
+database, the configured broker (its Redis database or RabbitMQ queue
+emptied first), the test's own inbox/archive/failed/lock folders and a
+file mailbox. They are
 stopped in teardown, before pytest-django empties the database, and their
 logs are attached to the report of a failed test.
 """
@@ -15,7 +16,7 @@ import pytest
 from django.conf import settings
 from django.db import connection
 
-from tests.e2e.harness import Mailbox, Services, process_env, redis_flush
+from tests.e2e.harness import Mailbox, Services, broker_flush, process_env
 
 _GROUPS = pytest.StashKey[list[Services]]()
 
@@ -79,10 +80,10 @@ def services_factory(request, tmp_path):
 def services(e2e_env, services_factory) -> Services:
     """Start real processes on the test database; stop them all in teardown.
 
-    The broker's Redis database is flushed first, so no message of an
-    earlier test reaches this test's worker.
+    The broker's Redis database (or RabbitMQ queue) is emptied first, so no
+    message of an earlier test reaches this test's worker.
     """
-    redis_flush(e2e_env["CELERY_BROKER_URL"])
+    broker_flush(e2e_env["CELERY_BROKER_URL"])
     return services_factory(e2e_env)
 
 

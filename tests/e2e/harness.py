@@ -26,7 +26,8 @@ The pieces, most used first:
 * :func:`scan_schedule_set` points the default inbox's schedule at a short
   interval; :func:`form_fields` reads an HTML form as a browser would submit
   it (for admin change forms).
-* :func:`redis_flush` empties the configured Redis database, and only that.
+* :func:`broker_flush` empties the configured Redis database or RabbitMQ
+  queue, and only that.
 
 Processes run in their own sessions and are stopped with SIGTERM, then
 SIGKILL for whatever is left of them after a grace period, always.
@@ -209,6 +210,28 @@ def redis_flush(url: str) -> bool:
     return True
 
 
+def broker_flush(url: str) -> bool:
+    """Empty the test broker's default queue; False if it is neither Redis
+    nor RabbitMQ.
+
+    Redis: the database *url* names (see :func:`redis_flush`). RabbitMQ: the
+    ``celery`` queue of the vhost *url* names, purged if it exists.
+    """
+    if redis_flush(url):
+        return True
+    if not url.startswith(("amqp://", "pyamqp://")):
+        return False
+    from amqp.exceptions import NotFound
+    from kombu import Connection
+
+    with Connection(url, connect_timeout=5) as broker:
+        try:
+            broker.default_channel.queue_purge("celery")
+        except NotFound:
+            pass  # Never declared on this vhost: nothing to purge.
+    return True
+
+
 # --- Processes ------------------------------------------------------------
 
 
@@ -380,9 +403,18 @@ class Services:
         return service
 
     def worker(
-        self, *, concurrency: int = 2, name: str = "worker", **env: str
+        self,
+        *,
+        concurrency: int = 2,
+        name: str = "worker",
+        events: bool = False,
+        **env: str,
     ) -> Service:
-        """Start ``celery worker`` and return once it is ready for tasks."""
+        """Start ``celery worker`` and return once it is ready for tasks.
+
+        *events* sends task events (``-E``), for a monitor such as Flower: a
+        worker without heartbeats ignores a monitor's ``enable_events``.
+        """
         service = self.start(
             name,
             [
@@ -396,6 +428,7 @@ class Services:
                 "--without-gossip",
                 "--without-mingle",
                 "--without-heartbeat",
+                *(["--task-events"] if events else []),
             ],
             env=env,
         )

@@ -1,5 +1,8 @@
 """The core pipeline on real processes: PostgreSQL, Redis, worker and beat.
 
+The same suite runs again on RabbitMQ (marker ``rabbitmq``, the third pass
+of ``bin/test``).
+
 Each test starts a ``celery worker`` and a ``celery beat`` (the
 DatabaseScheduler, reading the test database) with the "Scan inbox" task
 every second or two, drops files into the inbox the way a user does, and
@@ -28,6 +31,7 @@ from tests.e2e.harness import form_fields, scan_schedule_set, wait_until
 pytestmark = [
     pytest.mark.postgres,
     pytest.mark.e2e,
+    pytest.mark.rabbitmq,
     pytest.mark.django_db(transaction=True, databases="__all__"),
 ]
 

@@ -82,6 +82,27 @@ def test_postgres_redis_and_web_have_health_checks(services):
     assert "ping" in services["redis"]["healthcheck"]["test"]
 
 
+def probe_url(service: dict) -> str:
+    """Return the URL a Python health check fetches, and check it would work."""
+    test = service["healthcheck"]["test"]
+    assert test[:3] == ["CMD", "python", "-c"]
+    (url,) = re.findall(r"'(http://[^']+)'", test[3])
+    # DJANGO_ALLOWED_HOSTS has localhost by default, not the service name.
+    assert "'Host': 'localhost'" in test[3]
+    compile(test[3], "healthcheck", "exec")
+    return url
+
+
+def test_web_is_healthy_by_healthz_and_the_worker_reports_readyz(services):
+    """The gate (web healthy → worker and beat start) is the no-I/O liveness
+    probe; readiness, which needs the worker and beat, only reports."""
+    assert probe_url(services["web"]) == "http://127.0.0.1:8000/healthz"
+    assert probe_url(services["worker"]) == "http://web:8000/readyz"
+    for name, service in services.items():
+        for need in service.get("depends_on", {}):
+            assert need != "worker", f"{name} would wait for readiness"
+
+
 def test_services_start_only_after_what_they_need_is_healthy(services):
     expected = {
         "web": {"postgres", "redis"},
@@ -135,6 +156,25 @@ def test_environment_wires_postgres_redis_secrets_hosts_and_email(services):
         "INGEST_NOTIFY_EMAILS",
     ):
         assert variable in environment, variable
+
+
+def test_flower_reuses_the_image_behind_basic_auth_from_env(services):
+    flower = services["flower"]
+    assert flower["image"] == services["web"]["image"]
+    assert flower["environment"] == services["web"]["environment"]
+    command = command_of(flower)
+    assert re.match(r"celery -A myproject flower\b", command)
+    (auth,) = [
+        arg.removeprefix("--basic-auth=")
+        for arg in flower["command"]
+        if arg.startswith("--basic-auth=")
+    ]
+    # No password in the file: compose refuses to start until .env has one.
+    assert re.fullmatch(r"\$\{FLOWER_BASIC_AUTH:\?.+\}", auth)
+    assert probe_url(flower) == "http://127.0.0.1:5555/healthcheck"
+    assert flower["depends_on"]["redis"]["condition"] == "service_healthy"
+    requirements = (ROOT / "requirements.txt").read_text()
+    assert re.search(r"^flower==\d", requirements, re.MULTILINE)
 
 
 def test_the_dockerfile_builds_python_311_with_the_requirements():

@@ -110,6 +110,22 @@ def test_every_environment_variable_of_the_settings_is_documented_in_the_readme(
     assert sorted(variables - documented) == [], "add them to README's Configuration"
 
 
+def test_production_serves_the_probes_over_plain_http_and_redirects_the_rest(
+    environ,
+):
+    """A container probe or scraper speaks HTTP to gunicorn; pages still
+    redirect to HTTPS."""
+    environ.update(PRODUCTION, DJANGO_SECRET_KEY=secrets.token_urlsafe(50))
+    script = (
+        "from django.test import Client; c = Client(HTTP_HOST='ingest.example.com');"
+        "print(c.get('/healthz').status_code, c.get('/metrics').status_code,"
+        " c.get('/admin/').status_code)"
+    )
+    result = manage(environ, "shell", "-c", script)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines()[-1].split() == ["200", "401", "301"]
+
+
 def test_an_empty_variable_means_the_default_and_a_bad_boolean_is_refused(
     monkeypatch,
 ):

@@ -29,6 +29,12 @@ class Command(BaseCommand):
                 f"Created the default inbox {inbox.name!r} ({inbox.path}), scanned "
                 f"every {conf.scan_interval()} s."
             )
+        if services.retention_schedule_ensure():
+            self.stdout.write(
+                'Created the daily "Apply retention" schedule (03:30; deletes '
+                "nothing unless INGEST_ARCHIVE_KEEP_DAYS or INGEST_LEDGER_KEEP_DAYS "
+                "is set)."
+            )
         username = os.environ.get("DJANGO_SUPERUSER_USERNAME", "admin")
         users = get_user_model().objects
         if users.filter(username=username).exists():
