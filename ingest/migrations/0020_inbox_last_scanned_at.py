@@ -5,7 +5,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("ingest", "0007_catalogue_moved"),
+        ("ingest", "0010_inbox_dialect"),
     ]
 
     operations = [
