@@ -135,6 +135,16 @@ def webhook_publish(row: InboxFile) -> bool:
     return True
 
 
+def webhook_republish(file_id: int) -> None:
+    """Ring again for a webhook whose message was lost (the scan's repair)."""
+    try:
+        _task(WEBHOOK_TASK).apply_async(args=(file_id,))
+    except Exception:
+        logger.warning(
+            "Could not publish the webhook of file #%s.", file_id, exc_info=True
+        )
+
+
 def files_requeue(*, files: Iterable[InboxFile], importer: str = "") -> int:
     """Queue finished files for another import; return how many were queued.
 

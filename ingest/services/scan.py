@@ -20,7 +20,7 @@ from django.utils import timezone
 from .. import conf, locks, scanner, storage
 from ..importers import importer_names
 from ..models import Inbox, InboxFile
-from .dispatch import file_queue, import_publish, notify_publish
+from .dispatch import file_queue, import_publish, notify_publish, webhook_republish
 from .imports import file_settle
 from .inboxes import inbox_default
 
@@ -261,6 +261,15 @@ def _inbox_repair(*, inbox: Path, seen: set[str]) -> Counter[str]:
     ).values_list("pk", flat=True):
         notify_publish(InboxFile.objects.select_related("inbox").get(pk=file_id))
         repaired["renotified"] += 1
+
+    # Finished, its webhook queued, but the message never reached a worker.
+    for file_id in in_inbox.filter(
+        state__in=FINAL,
+        webhook_state=InboxFile.Notify.PENDING,
+        finished_at__lt=now - datetime.timedelta(seconds=conf.notify_grace()),
+    ).values_list("pk", flat=True):
+        webhook_republish(file_id)
+        repaired["rewebhooked"] += 1
     return repaired
 
 

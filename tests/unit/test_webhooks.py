@@ -210,3 +210,25 @@ def test_staff_set_an_inboxs_webhook_url_and_secret_in_the_admin(
         "https://hooks.example.com/ingest",
         SECRET,
     )
+
+
+def test_a_webhook_whose_message_was_lost_is_sent_by_a_later_scan(
+    eager, receiver, fast_retries, settings
+):
+    """The broker is a doorbell: a lost webhook message is repaired, once."""
+    hook = receiver()
+    inbox_with_webhook(hook.url)
+    row = imported()
+    assert len(hook.requests) == 1
+    # As if the webhook message had vanished with a broker restart.
+    InboxFile.objects.filter(pk=row.pk).update(
+        webhook_state=Notify.PENDING, webhooked_at=None
+    )
+    settings.INGEST_NOTIFY_GRACE = 3600
+    assert "rewebhooked" not in services.inbox_scan()
+    assert len(hook.requests) == 1, "within the grace its worker may still come"
+    settings.INGEST_NOTIFY_GRACE = 0
+    assert services.inbox_scan()["rewebhooked"] == 1
+    assert len(hook.requests) == 2
+    assert InboxFile.objects.get(pk=row.pk).webhook_state == Notify.SENT
+    assert "rewebhooked" not in services.inbox_scan()
