@@ -12,7 +12,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import dj_database_url
+import environ
 import pytest
 from django.conf import settings
 from django.db import connections
@@ -45,7 +45,7 @@ def private_database(private_postgres: PrivatePostgres, fleet) -> Iterator[str]:
     private_postgres.create_database("ingest")
     url = private_postgres.url("ingest")
     fleet.manage("migrate", "--no-input", DATABASE_URL=url)
-    config = {**connections.settings["default"], **dj_database_url.parse(url)}
+    config = {**connections.settings["default"], **environ.Env.db_url_config(url)}
     # A connection made here, not configured in settings: Django's test case
     # allows those, and nothing flushes or migrates it behind our back.
     connections[ALIAS] = load_backend(config["ENGINE"]).DatabaseWrapper(config, ALIAS)
