@@ -22,9 +22,11 @@ from django.http import (
 )
 from django.middleware.csrf import CsrfViewMiddleware
 from django.shortcuts import get_object_or_404, redirect, render
+from django.template.defaultfilters import date as date_format
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import urlencode
+from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_GET, require_POST
 
@@ -146,6 +148,11 @@ def _file_json(row: InboxFile) -> dict:
         state=row.state,
         state_display=row.get_state_display(),
         source=row.source,
+        source_display=row.get_source_display(),
+        chosen_by_display=row.get_importer_chosen_by_display(),
+        discovered_display=date_format(
+            timezone.localtime(row.discovered_at), "M j, H:i:s"
+        ),
         task_id=row.task_id,
         attempts=row.attempts,
         discovered_at=row.discovered_at.isoformat(),
@@ -190,21 +197,47 @@ def file_detail(request: HttpRequest, file_id: int) -> JsonResponse:
 @staff_api
 @require_GET
 def file_index(request: HttpRequest) -> JsonResponse:
-    """List ledger entries: ``?state=`` filters, ``?ids=1,2`` is a dashboard poll."""
+    """List ledger entries: ``?state=`` filters, ``?ids=1,2`` is a dashboard poll.
+
+    ``?since=<cursor>`` (with ``ids``, ``state`` and ``inbox`` optional)
+    adds the files that arrived after the cursor, newest first, and answers
+    the cursor to send next (see :func:`ingest.selectors.file_arrivals`).
+    """
+    try:
+        ids = [int(i) for i in request.GET.get("ids", "").split(",") if i.strip()]
+    except ValueError:
+        return _json_error(_("ids must be comma-separated whole numbers."), 400)
+    state = request.GET.get("state", "")
+    if state and state not in InboxFile.State.values:
+        return _json_error(
+            _("Unknown state %(state)r.") % {"state": state},
+            400,
+            states=InboxFile.State.values,
+        )
+    if "since" in request.GET:
+        return _file_poll(request, ids=ids, state=state)
     if "ids" in request.GET:
-        try:
-            ids = [int(i) for i in request.GET["ids"].split(",") if i.strip()]
-        except ValueError:
-            return _json_error("ids must be comma-separated whole numbers.", 400)
         rows = selectors.file_by_ids(ids=ids[:POLL_MAX_IDS])
     else:
-        state = request.GET.get("state", "")
-        if state and state not in InboxFile.State.values:
-            return _json_error(
-                f"Unknown state {state!r}.", 400, states=InboxFile.State.values
-            )
         rows = selectors.file_list(state=state, limit=200)
     return JsonResponse({"files": [_file_json(row) for row in rows]})
+
+
+def _file_poll(request: HttpRequest, *, ids: list[int], state: str) -> JsonResponse:
+    """Answer a live list's poll: its rows by id, and the arrivals."""
+    since, inbox_id = request.GET["since"], request.GET.get("inbox", "")
+    if not since.isdigit() or (inbox_id and not inbox_id.isdigit()):
+        return _json_error(_("since and inbox must be whole numbers."), 400)
+    inbox = Inbox.objects.filter(pk=inbox_id).first() if inbox_id else None
+    if inbox_id and inbox is None:
+        return _json_error(_("No such inbox."), 400)
+    arrived, cursor = selectors.file_arrivals(
+        since=int(since), limit=POLL_MAX_IDS, state=state, inbox=inbox
+    )
+    known = {row.pk for row in arrived}
+    wanted = [i for i in ids[:POLL_MAX_IDS] if i not in known]
+    rows = [*arrived, *selectors.file_by_ids(ids=wanted).select_related("inbox")]
+    return JsonResponse({"files": [_file_json(row) for row in rows], "cursor": cursor})
 
 
 def _uploads_store(form: UploadForm) -> tuple[list[InboxFile], list[str]]:
@@ -296,6 +329,10 @@ def home(request: HttpRequest) -> HttpResponse:
             ],
             "days": DASHBOARD_DAYS,
             "active_states": list(selectors.ACTIVE_STATES),
+            # Arrivals go on top of the first page only: on a later page
+            # they belong to the pages before it.
+            "live_cursor": selectors.file_cursor() if page.number == 1 else None,
+            "live_inbox": inbox.pk if inbox else "",
         },
     )
 
