@@ -179,6 +179,7 @@ class InboxForm(forms.ModelForm):
             "folder",
             "importer",
             "enabled",
+            "preview_first",
             "encoding",
             "delimiter",
             "quotechar",
