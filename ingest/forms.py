@@ -4,6 +4,7 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import UploadedFile
 from django.core.files.uploadhandler import FileUploadHandler, StopUpload
+from django.utils.translation import gettext_lazy as _
 
 from . import conf, services
 from .importers import importer_names
@@ -144,6 +145,20 @@ class ReimportForm(forms.Form):
 
     importer = forms.ChoiceField(
         label="Dataset", required=False, choices=importer_choices
+    )
+
+
+class PreviewChangeForm(forms.Form):
+    """Preview a file again as another dataset, or for another inbox."""
+
+    importer = forms.ChoiceField(
+        label=_("Dataset"), required=False, choices=importer_choices
+    )
+    inbox = forms.ModelChoiceField(
+        label=_("Inbox"),
+        required=False,
+        queryset=Inbox.objects.all(),
+        empty_label=_("Default inbox"),
     )
 
 

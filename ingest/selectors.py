@@ -49,8 +49,9 @@ def task_result(*, task_id: str) -> TaskResult | None:
 
 
 def file_progress(*, row: InboxFile) -> dict | None:
-    """Return the last progress report of a running import, if any."""
-    if row.state != InboxFile.State.IMPORTING or not row.task_id:
+    """Return the last progress report of a running import or preview, if any."""
+    running = (InboxFile.State.IMPORTING, InboxFile.State.PREVIEW)
+    if row.state not in running or not row.task_id:
         return None
     result = task_result(task_id=row.task_id)
     if result is None or result.status != "PROGRESS":

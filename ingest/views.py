@@ -32,6 +32,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from . import errors_csv, selectors, services
 from .forms import (
+    PreviewChangeForm,
     ReimportForm,
     StateInboxFilterForm,
     UploadForm,
@@ -49,6 +50,7 @@ _TASK_STATES = {
     InboxFile.State.DONE: "SUCCESS",
     InboxFile.State.DUPLICATE: "SUCCESS",
     InboxFile.State.FAILED: "FAILURE",
+    InboxFile.State.PREVIEW: "PENDING",
 }
 #: How far back the dashboard lists imports.
 DASHBOARD_DAYS = 7
@@ -161,6 +163,10 @@ def _file_json(row: InboxFile) -> dict:
         progress=selectors.file_progress(row=row),
         dialect=row.dialect,
         url=reverse("ingest:file-page", args=[row.pk]),
+        preview=row.preview,
+        preview_url=reverse("ingest:preview-page", args=[row.pk])
+        if row.state == InboxFile.State.PREVIEW
+        else None,
     )
     return data
 
@@ -240,7 +246,9 @@ def _file_poll(request: HttpRequest, *, ids: list[int], state: str) -> JsonRespo
     return JsonResponse({"files": [_file_json(row) for row in rows], "cursor": cursor})
 
 
-def _uploads_store(form: UploadForm) -> tuple[list[InboxFile], list[str]]:
+def _uploads_store(
+    form: UploadForm, *, preview: bool = False
+) -> tuple[list[InboxFile], list[str]]:
     """Hand each upload to the service; collect the stored rows and refusals."""
     rows, errors = [], []
     for upload in form.cleaned_data["file"]:
@@ -251,6 +259,7 @@ def _uploads_store(form: UploadForm) -> tuple[list[InboxFile], list[str]]:
                     chunks=upload.chunks(),
                     importer=form.cleaned_data["importer"],
                     inbox=form.cleaned_data["inbox"],
+                    preview=preview,
                 )
             )
         except services.UploadRejected as exc:
@@ -293,6 +302,64 @@ def file_import(request: HttpRequest) -> JsonResponse:
     if errors:
         body["errors"] = errors
     return JsonResponse(body, status=202)
+
+
+@partial(upload_limited, csrf=False)
+@staff_api
+@require_POST
+def file_preview_create(request: HttpRequest) -> JsonResponse:
+    """Store uploaded CSVs (field ``file``) for preview; nothing is imported yet.
+
+    Answers 202 with each file's id, its preview's task id and the URLs to
+    poll (``GET /files/<id>/``: ``preview.status`` turns ``ready``) and to
+    confirm (``POST /files/<id>/confirm/``).
+    """
+    form = UploadForm(request.POST, request.FILES)
+    if refusal := upload_refusal(request):
+        return _json_error(refusal, 413)
+    if not form.is_valid():
+        errors = _form_errors(form)
+        return _json_error(errors[0], 400, errors=errors)
+    rows, errors = _uploads_store(form, preview=True)
+    if not rows:
+        return _json_error(errors[0], 400, errors=errors)
+    files = [
+        {
+            "file_id": r.pk,
+            "task_id": r.task_id,
+            "name": r.name,
+            "state": r.state,
+            "url": reverse("ingest:file-detail", args=[r.pk]),
+            "confirm_url": reverse("ingest:file-confirm", args=[r.pk]),
+            "preview_url": reverse("ingest:preview-page", args=[r.pk]),
+        }
+        for r in rows
+    ]
+    body = {"file_id": files[0]["file_id"], "task_id": files[0]["task_id"]}
+    body["files"] = files
+    if errors:
+        body["errors"] = errors
+    return JsonResponse(body, status=202)
+
+
+@staff_api
+@require_POST
+def file_confirm(request: HttpRequest, file_id: int) -> JsonResponse:
+    """Queue a previewed file for import (``version``: the preview seen).
+
+    202 with the import's task id; 409 if the preview is not ready, was
+    recomputed, or the file changed since it was previewed.
+    """
+    get_object_or_404(InboxFile, pk=file_id)
+    try:
+        row = services.file_preview_confirm(
+            file_id=file_id, version=request.POST.get("version", "")
+        )
+    except services.PreviewRefused as exc:
+        return _json_error(str(exc), 409)
+    return JsonResponse(
+        {"file_id": row.pk, "task_id": row.task_id, "state": row.state}, status=202
+    )
 
 
 # --- Pages ----------------------------------------------------------------
@@ -383,10 +450,128 @@ def scan(request: HttpRequest) -> HttpResponse:
 
 
 @staff_page
+@upload_limited
+@require_POST
+def preview_upload(request: HttpRequest) -> HttpResponse:
+    """Store the uploaded CSVs for preview; show the preview of the first."""
+    form = UploadForm(request.POST, request.FILES)
+    if refusal := upload_refusal(request):
+        messages.error(request, refusal)
+        return redirect("ingest:home")
+    if not form.is_valid():
+        for error in _form_errors(form):
+            messages.error(request, error)
+        return redirect("ingest:home")
+    rows, errors = _uploads_store(form, preview=True)
+    for row in rows:
+        messages.success(
+            request,
+            _("%(name)s uploaded as #%(id)s for preview; nothing is imported yet.")
+            % {"name": row.name, "id": row.pk},
+        )
+    for error in errors:
+        messages.error(request, error)
+    if len(rows) == 1:
+        return redirect("ingest:preview-page", file_id=rows[0].pk)
+    return redirect("ingest:home")
+
+
+@staff_page
+@require_GET
+def preview_page(request: HttpRequest, file_id: int) -> HttpResponse:
+    """A file in preview: how it was read, what the import would do, actions."""
+    row = get_object_or_404(InboxFile.objects.select_related("inbox"), pk=file_id)
+    if row.state != InboxFile.State.PREVIEW:
+        return redirect("ingest:file-page", file_id=row.pk)
+    rejections = Paginator(
+        selectors.file_rejections(row=row), REJECTIONS_PAGE_SIZE
+    ).get_page(request.GET.get("page"))
+    preview = row.preview or {}
+    return render(
+        request,
+        "ingest/preview.html",
+        {
+            "row": row,
+            "preview": preview,
+            "computing": preview.get("status") in ("pending", "running", None),
+            "progress": selectors.file_progress(row=row),
+            "delimiter_name": delimiter_name(preview["delimiter"])
+            if preview.get("delimiter")
+            else "",
+            "chosen_by": InboxFile.ChosenBy(preview["chosen_by"]).label
+            if preview.get("chosen_by") in InboxFile.ChosenBy.values
+            else "",
+            "rejections": rejections,
+            "change_form": PreviewChangeForm(
+                initial={"importer": row.importer_requested, "inbox": row.inbox}
+            ),
+        },
+    )
+
+
+@staff_page
+@require_POST
+def preview_change(request: HttpRequest, file_id: int) -> HttpResponse:
+    """Preview a file again as another dataset or inbox."""
+    get_object_or_404(InboxFile, pk=file_id)
+    form = PreviewChangeForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "; ".join(_form_errors(form)))
+        return redirect("ingest:preview-page", file_id=file_id)
+    try:
+        services.file_preview_change(
+            file_id=file_id,
+            importer=form.cleaned_data["importer"],
+            inbox=form.cleaned_data["inbox"],
+        )
+    except services.PreviewRefused as exc:
+        messages.error(request, str(exc))
+        return redirect("ingest:file-page", file_id=file_id)
+    messages.success(request, _("Previewing again."))
+    return redirect("ingest:preview-page", file_id=file_id)
+
+
+@staff_page
+@require_POST
+def preview_confirm(request: HttpRequest, file_id: int) -> HttpResponse:
+    """Import a previewed file as it was previewed; back to the dashboard."""
+    row = get_object_or_404(InboxFile, pk=file_id)
+    try:
+        services.file_preview_confirm(
+            file_id=file_id, version=request.POST.get("version", "")
+        )
+    except services.PreviewRefused as exc:
+        messages.error(request, str(exc))
+        return redirect("ingest:preview-page", file_id=file_id)
+    messages.success(
+        request, _("%(name)s confirmed; import queued.") % {"name": row.name}
+    )
+    return redirect("ingest:home")
+
+
+@staff_page
+@require_POST
+def preview_cancel(request: HttpRequest, file_id: int) -> HttpResponse:
+    """Delete a preview and its file; back to the dashboard."""
+    row = get_object_or_404(InboxFile, pk=file_id)
+    if services.file_preview_cancel(file_id=file_id):
+        messages.success(
+            request,
+            _("Preview of %(name)s cancelled; the file was deleted.")
+            % {"name": row.name},
+        )
+    else:
+        messages.error(request, _("The file is no longer waiting in preview."))
+    return redirect("ingest:home")
+
+
+@staff_page
 @require_GET
 def file_page(request: HttpRequest, file_id: int) -> HttpResponse:
     """One file: summary, timings, task state and result, rejected rows."""
     row = get_object_or_404(InboxFile.objects.select_related("inbox"), pk=file_id)
+    if row.state == InboxFile.State.PREVIEW:
+        return redirect("ingest:preview-page", file_id=row.pk)
     rejections = Paginator(
         selectors.file_rejections(row=row), REJECTIONS_PAGE_SIZE
     ).get_page(request.GET.get("page"))

@@ -53,6 +53,10 @@
       bar.appendChild(fill);
       return [bar, el("span", {"class": "progress-text"}, label)];
     }
+    if (file.state === "preview") {
+      return [el("a", {"href": file.preview_url || file.url},
+                 table.getAttribute("data-text-preview") || "preview")];
+    }
     if (file.state === "queued" || file.state === "discovered") {
       return [el("span", {"class": "muted"}, "waiting for a worker")];
     }
