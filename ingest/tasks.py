@@ -11,6 +11,8 @@ logger = logging.getLogger(__name__)
 
 #: Errors worth retrying: the database went away for a moment.
 TRANSIENT = (OperationalError, InterfaceError)
+#: Seconds before reading a preview again whose older version is being read.
+PREVIEW_BUSY_RETRY = 2
 
 
 @shared_task(
@@ -111,9 +113,12 @@ def preview_file(self, ledger_id: int) -> dict:
     def report(meta: dict) -> None:
         self.update_state(state="PROGRESS", meta=meta)
 
-    return services.file_preview(
+    outcome = services.file_preview(
         file_id=ledger_id, task_id=self.request.id, progress_sink=report
     )
+    if outcome["status"] == "busy":
+        raise self.retry(countdown=PREVIEW_BUSY_RETRY, max_retries=None)
+    return outcome
 
 
 @shared_task(autoretry_for=TRANSIENT, retry_backoff=True, max_retries=5)

@@ -81,7 +81,8 @@ def file_preview(
     """
     with locks.file_lock(file_id) as held:
         if not held:
-            return {"status": "skipped", "file_id": file_id}
+            # An older version is still being read; the task tries again.
+            return {"status": "busy", "file_id": file_id}
         claim = InboxFile.objects.filter(pk=file_id, state=State.PREVIEW)
         if task_id is not None:
             claim = claim.filter(task_id=task_id)
@@ -301,6 +302,9 @@ def file_preview_confirm(*, file_id: int, version: str = "") -> InboxFile:
             file_id,
             from_states=[State.PREVIEW],
             where={"task_id": row.task_id, "sha256": digest},
+            # The import claims the content itself (one import per content);
+            # it refuses any other than the one confirmed.
+            sha256="",
             preview={**preview, "confirmed_sha256": digest},
         ):
             raise PreviewRefused(_("The preview changed meanwhile; look again."))

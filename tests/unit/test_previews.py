@@ -13,7 +13,7 @@ from django.utils import timezone
 from catalogue.models import Author, Book
 from ingest import services
 from ingest.models import Inbox, InboxFile, RowRejection
-from tests.factories import books_csv, default_inbox, drop
+from tests.factories import books_csv, default_inbox, drop, hold_lock_elsewhere
 
 pytestmark = pytest.mark.django_db(transaction=True, databases="__all__")
 
@@ -244,3 +244,47 @@ def test_expiry_removes_uploads_and_fails_inbox_files_unconfirmed_in_time(
     feed.refresh_from_db()
     assert feed.state == State.FAILED and "INGEST_PREVIEW_KEEP" in feed.error
     assert Path(feed.stored_path).exists()
+
+
+def test_the_migration_schedules_the_expiry_hourly_once():
+    """Migration 0040 makes the beat task; running it again adds no second one."""
+    import importlib
+
+    from django.apps import apps
+    from django_celery_beat.models import PeriodicTask
+
+    migration = importlib.import_module("ingest.migrations.0040_preview")
+    PeriodicTask.objects.filter(name=migration.EXPIRE_TASK_NAME).delete()
+    migration.create_schedule(apps, None)
+    migration.create_schedule(apps, None)
+
+    (task,) = PeriodicTask.objects.filter(task="ingest.tasks.expire_previews")
+    assert (task.interval.every, task.interval.period) == (1, "hours")
+    assert task.enabled
+
+
+def test_a_preview_of_content_already_imported_says_so_and_imports_nothing(
+    catalogue, eager
+):
+    """Confirmed, a second copy of imported content becomes a duplicate."""
+    first = previewed()
+    services.file_preview_confirm(file_id=first.pk)
+    assert InboxFile.objects.get(pk=first.pk).state == State.DONE
+    before = catalogue_rows()
+
+    again = previewed(name="again.csv")
+    assert again.preview["duplicate_of"] == first.pk
+    services.file_preview_confirm(file_id=again.pk)
+
+    again.refresh_from_db()
+    assert (again.state, again.duplicate_of_id) == (State.DUPLICATE, first.pk)
+    assert catalogue_rows() == before
+
+
+def test_a_preview_whose_file_is_being_read_is_busy_not_lost(published):
+    """Another computation holds the file: the task is told to try again."""
+    row = services.file_upload(name="b.csv", chunks=[MIXED.encode()], preview=True)
+    with hold_lock_elsewhere(row.pk):
+        outcome = services.file_preview(file_id=row.pk, task_id=row.task_id)
+    assert outcome["status"] == "busy"
+    assert InboxFile.objects.get(pk=row.pk).preview == {"status": "pending"}
