@@ -142,7 +142,8 @@ def upload_limited(view: View, *, csrf: bool = True) -> View:
 # --- JSON -----------------------------------------------------------------
 
 
-def _file_json(row: InboxFile) -> dict:
+def _file_json(row: InboxFile, *, full: bool = False) -> dict:
+    """Return one ledger entry as JSON; lists (*full* False) skip preview rows."""
     data = services.file_summary(row)
     data.update(
         id=row.pk,
@@ -163,7 +164,9 @@ def _file_json(row: InboxFile) -> dict:
         progress=selectors.file_progress(row=row),
         dialect=row.dialect,
         url=reverse("ingest:file-page", args=[row.pk]),
-        preview=row.preview,
+        preview=row.preview
+        if full
+        else {k: v for k, v in row.preview.items() if k != "rows"},
         preview_url=reverse("ingest:preview-page", args=[row.pk])
         if row.state == InboxFile.State.PREVIEW
         else None,
@@ -197,7 +200,8 @@ def task_status(request: HttpRequest, task_id: str) -> JsonResponse:
 @require_GET
 def file_detail(request: HttpRequest, file_id: int) -> JsonResponse:
     """Return one ledger entry with its progress."""
-    return JsonResponse(_file_json(get_object_or_404(InboxFile, pk=file_id)))
+    row = get_object_or_404(InboxFile, pk=file_id)
+    return JsonResponse(_file_json(row, full=True))
 
 
 @staff_api

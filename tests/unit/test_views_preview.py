@@ -107,6 +107,11 @@ def test_the_json_preview_and_confirm_answer_202_and_409(staff, published):
     computed(InboxFile.objects.get(pk=file_id))
     detail = staff.get(reverse("ingest:file-detail", args=[file_id])).json()
     assert detail["preview"]["status"] == "ready" and detail["preview"]["new"] == 2
+    assert len(detail["preview"]["rows"]) == 2
+    (listed,) = staff.get(reverse("ingest:file-index"), {"ids": file_id}).json()[
+        "files"
+    ]
+    assert listed["preview"]["new"] == 2 and "rows" not in listed["preview"]
 
     done = staff.post(confirm, {"version": detail["task_id"]})
     assert done.status_code == 202, done.content
