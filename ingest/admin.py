@@ -36,7 +36,7 @@ class InboxAdmin(admin.ModelAdmin):
     search_fields = ["name", "folder"]
     actions = ["scan_now"]
     fieldsets = [
-        (None, {"fields": ["name", "folder", "importer", "enabled"]}),
+        (None, {"fields": ["name", "folder", "importer", "enabled", "preview_first"]}),
         ("Schedule", {"fields": ["scan_every", "scan_crontab"]}),
         (
             "Reading files",

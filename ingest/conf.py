@@ -58,6 +58,7 @@ DEFAULTS: dict[str, Any] = {
     "INGEST_WATCH": True,
     "INGEST_WATCH_POLLING": False,
     "INGEST_WATCH_REFRESH": 5.0,
+    "INGEST_PREVIEW_KEEP": 24 * 3600.0,
 }
 
 
@@ -158,6 +159,11 @@ def notify_grace() -> float:
 def max_upload_size() -> int:
     """Return the largest upload accepted, in bytes."""
     return int(setting("INGEST_MAX_UPLOAD_SIZE"))
+
+
+def preview_keep() -> float:
+    """Return the seconds a preview waits for a person before it is removed."""
+    return float(setting("INGEST_PREVIEW_KEEP"))
 
 
 def scan_interval() -> int:

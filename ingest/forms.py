@@ -4,6 +4,7 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import UploadedFile
 from django.core.files.uploadhandler import FileUploadHandler, StopUpload
+from django.utils.translation import gettext_lazy as _
 
 from . import conf, services
 from .importers import importer_names
@@ -147,6 +148,20 @@ class ReimportForm(forms.Form):
     )
 
 
+class PreviewChangeForm(forms.Form):
+    """Preview a file again as another dataset, or for another inbox."""
+
+    importer = forms.ChoiceField(
+        label=_("Dataset"), required=False, choices=importer_choices
+    )
+    inbox = forms.ModelChoiceField(
+        label=_("Inbox"),
+        required=False,
+        queryset=Inbox.objects.all(),
+        empty_label=_("Default inbox"),
+    )
+
+
 class InboxForm(forms.ModelForm):
     """An inbox and its schedule: every N seconds, or a crontab line."""
 
@@ -179,6 +194,7 @@ class InboxForm(forms.ModelForm):
             "folder",
             "importer",
             "enabled",
+            "preview_first",
             "encoding",
             "delimiter",
             "quotechar",

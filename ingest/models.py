@@ -37,6 +37,14 @@ class Inbox(models.Model):
         help_text=_("Dataset of every file here; blank = chosen by each header."),
     )
     enabled = models.BooleanField(_("enabled"), default=True)
+    preview_first = models.BooleanField(
+        _("preview first"),
+        default=False,
+        help_text=_(
+            "Hold each file found here in preview until a person confirms it "
+            "on the dashboard."
+        ),
+    )
     notify_emails = models.TextField(
         _("email recipients"),
         blank=True,
@@ -169,6 +177,8 @@ class InboxFile(models.Model):
         DONE = "done", "Done"
         FAILED = "failed", "Failed"
         DUPLICATE = "duplicate", "Duplicate"
+        #: Read without writing, waiting for a person: nothing imports it.
+        PREVIEW = "preview", _("Preview")
 
     class Source(models.TextChoices):
         INBOX = "inbox", "Inbox"
@@ -247,6 +257,14 @@ class InboxFile(models.Model):
     )
     dialect = models.JSONField(
         default=dict, blank=True, help_text="How the file was read, as detected."
+    )
+    preview = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text=_(
+            "What the import would do, as a preview read it: counts, header "
+            "mapping, first rows."
+        ),
     )
     discovered_at = models.DateTimeField(auto_now_add=True)
     queued_at = models.DateTimeField(null=True, blank=True)

@@ -49,8 +49,9 @@ def task_result(*, task_id: str) -> TaskResult | None:
 
 
 def file_progress(*, row: InboxFile) -> dict | None:
-    """Return the last progress report of a running import, if any."""
-    if row.state != InboxFile.State.IMPORTING or not row.task_id:
+    """Return the last progress report of a running import or preview, if any."""
+    running = (InboxFile.State.IMPORTING, InboxFile.State.PREVIEW)
+    if row.state not in running or not row.task_id:
         return None
     result = task_result(task_id=row.task_id)
     if result is None or result.status != "PROGRESS":
@@ -78,6 +79,59 @@ def file_recent(
 def file_by_ids(*, ids: Iterable[int]) -> QuerySet[InboxFile]:
     """Return the ledger entries with these ids (what a dashboard is polling)."""
     return InboxFile.objects.filter(pk__in=list(ids))
+
+
+#: Seconds within which a new ledger row is taken to have committed; rows
+#: younger than this are sent again by every poll until they are older.
+POLL_SETTLE_SECONDS = 30
+
+
+def file_cursor() -> int:
+    """Return the cursor of a list just rendered: see :func:`file_arrivals`."""
+    cutoff = timezone.now() - datetime.timedelta(seconds=POLL_SETTLE_SECONDS)
+    settled = (
+        InboxFile.objects.filter(discovered_at__lte=cutoff)
+        .order_by("-pk")
+        .values_list("pk", flat=True)
+        .first()
+    )
+    return settled or 0
+
+
+def file_arrivals(
+    *, since: int, limit: int, state: str = "", inbox: Inbox | None = None
+) -> tuple[list[InboxFile], int]:
+    """Return ledger rows newer than cursor *since*, newest first, and the next.
+
+    The cursor is a ledger id: every row the answer can lack has a larger
+    id than it. An id is a cheap primary-key range scan however long the
+    ledger, and, unlike a "last changed" timestamp, needs nothing from the
+    writers: the ledger moves by conditional ``UPDATE`` statements that bypass
+    ``auto_now``, and every one of them (here and in other apps' code)
+    would have to remember to bump it. Ids are handed out in insert order
+    but become visible in commit order, so a row may appear behind a
+    larger id already answered; every writer's insert commits within
+    moments (scans in autocommit, uploads in one short transaction), so
+    the cursor stops short of rows younger than
+    :data:`POLL_SETTLE_SECONDS`, and those are answered again until they
+    have settled. State changes of rows already shown are not arrivals:
+    the poller asks for those by id.
+    """
+    rows = InboxFile.objects.filter(pk__gt=since).select_related("inbox")
+    if state:
+        rows = rows.filter(state=state)
+    if inbox is not None:
+        rows = rows.filter(inbox=inbox)
+    arrived = list(rows.order_by("-pk")[:limit])
+    cutoff = timezone.now() - datetime.timedelta(seconds=POLL_SETTLE_SECONDS)
+    unsettled = [row.pk for row in arrived if row.discovered_at > cutoff]
+    if unsettled:
+        cursor = max(since, min(unsettled) - 1)
+    elif arrived:
+        cursor = arrived[0].pk
+    else:
+        cursor = since
+    return arrived, cursor
 
 
 def file_rejections(*, row: InboxFile) -> QuerySet[RowRejection]:

@@ -11,6 +11,8 @@ logger = logging.getLogger(__name__)
 
 #: Errors worth retrying: the database went away for a moment.
 TRANSIENT = (OperationalError, InterfaceError)
+#: Seconds before reading a preview again whose older version is being read.
+PREVIEW_BUSY_RETRY = 2
 
 
 @shared_task(
@@ -94,3 +96,32 @@ def webhook_file(self, ledger_id: int) -> str:
             countdown=webhooks.webhook_backoff(retries),
             max_retries=webhooks.webhook_max_retries(),
         ) from exc
+
+
+@shared_task(
+    bind=True,
+    acks_late=True,
+    reject_on_worker_lost=True,
+    autoretry_for=TRANSIENT,
+    retry_backoff=True,
+    retry_backoff_max=300,
+    max_retries=8,
+)
+def preview_file(self, ledger_id: int) -> dict:
+    """Read one PREVIEW file as its import would, writing nothing; repeatable."""
+
+    def report(meta: dict) -> None:
+        self.update_state(state="PROGRESS", meta=meta)
+
+    outcome = services.file_preview(
+        file_id=ledger_id, task_id=self.request.id, progress_sink=report
+    )
+    if outcome["status"] == "busy":
+        raise self.retry(countdown=PREVIEW_BUSY_RETRY, max_retries=None)
+    return outcome
+
+
+@shared_task(autoretry_for=TRANSIENT, retry_backoff=True, max_retries=5)
+def expire_previews() -> dict:
+    """Remove previews nobody confirmed in time; safe to run twice."""
+    return services.previews_expire()

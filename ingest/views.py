@@ -22,14 +22,17 @@ from django.http import (
 )
 from django.middleware.csrf import CsrfViewMiddleware
 from django.shortcuts import get_object_or_404, redirect, render
+from django.template.defaultfilters import date as date_format
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import urlencode
+from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_GET, require_POST
 
 from . import errors_csv, selectors, services
 from .forms import (
+    PreviewChangeForm,
     ReimportForm,
     StateInboxFilterForm,
     UploadForm,
@@ -47,6 +50,7 @@ _TASK_STATES = {
     InboxFile.State.DONE: "SUCCESS",
     InboxFile.State.DUPLICATE: "SUCCESS",
     InboxFile.State.FAILED: "FAILURE",
+    InboxFile.State.PREVIEW: "PENDING",
 }
 #: How far back the dashboard lists imports.
 DASHBOARD_DAYS = 7
@@ -138,7 +142,8 @@ def upload_limited(view: View, *, csrf: bool = True) -> View:
 # --- JSON -----------------------------------------------------------------
 
 
-def _file_json(row: InboxFile) -> dict:
+def _file_json(row: InboxFile, *, full: bool = False) -> dict:
+    """Return one ledger entry as JSON; lists (*full* False) skip preview rows."""
     data = services.file_summary(row)
     data.update(
         id=row.pk,
@@ -146,6 +151,11 @@ def _file_json(row: InboxFile) -> dict:
         state=row.state,
         state_display=row.get_state_display(),
         source=row.source,
+        source_display=row.get_source_display(),
+        chosen_by_display=row.get_importer_chosen_by_display(),
+        discovered_display=date_format(
+            timezone.localtime(row.discovered_at), "M j, H:i:s"
+        ),
         task_id=row.task_id,
         attempts=row.attempts,
         discovered_at=row.discovered_at.isoformat(),
@@ -154,6 +164,12 @@ def _file_json(row: InboxFile) -> dict:
         progress=selectors.file_progress(row=row),
         dialect=row.dialect,
         url=reverse("ingest:file-page", args=[row.pk]),
+        preview=row.preview
+        if full
+        else {k: v for k, v in row.preview.items() if k != "rows"},
+        preview_url=reverse("ingest:preview-page", args=[row.pk])
+        if row.state == InboxFile.State.PREVIEW
+        else None,
     )
     return data
 
@@ -184,30 +200,59 @@ def task_status(request: HttpRequest, task_id: str) -> JsonResponse:
 @require_GET
 def file_detail(request: HttpRequest, file_id: int) -> JsonResponse:
     """Return one ledger entry with its progress."""
-    return JsonResponse(_file_json(get_object_or_404(InboxFile, pk=file_id)))
+    row = get_object_or_404(InboxFile, pk=file_id)
+    return JsonResponse(_file_json(row, full=True))
 
 
 @staff_api
 @require_GET
 def file_index(request: HttpRequest) -> JsonResponse:
-    """List ledger entries: ``?state=`` filters, ``?ids=1,2`` is a dashboard poll."""
+    """List ledger entries: ``?state=`` filters, ``?ids=1,2`` is a dashboard poll.
+
+    ``?since=<cursor>`` (with ``ids``, ``state`` and ``inbox`` optional)
+    adds the files that arrived after the cursor, newest first, and answers
+    the cursor to send next (see :func:`ingest.selectors.file_arrivals`).
+    """
+    try:
+        ids = [int(i) for i in request.GET.get("ids", "").split(",") if i.strip()]
+    except ValueError:
+        return _json_error(_("ids must be comma-separated whole numbers."), 400)
+    state = request.GET.get("state", "")
+    if state and state not in InboxFile.State.values:
+        return _json_error(
+            _("Unknown state %(state)r.") % {"state": state},
+            400,
+            states=InboxFile.State.values,
+        )
+    if "since" in request.GET:
+        return _file_poll(request, ids=ids, state=state)
     if "ids" in request.GET:
-        try:
-            ids = [int(i) for i in request.GET["ids"].split(",") if i.strip()]
-        except ValueError:
-            return _json_error("ids must be comma-separated whole numbers.", 400)
         rows = selectors.file_by_ids(ids=ids[:POLL_MAX_IDS])
     else:
-        state = request.GET.get("state", "")
-        if state and state not in InboxFile.State.values:
-            return _json_error(
-                f"Unknown state {state!r}.", 400, states=InboxFile.State.values
-            )
         rows = selectors.file_list(state=state, limit=200)
     return JsonResponse({"files": [_file_json(row) for row in rows]})
 
 
-def _uploads_store(form: UploadForm) -> tuple[list[InboxFile], list[str]]:
+def _file_poll(request: HttpRequest, *, ids: list[int], state: str) -> JsonResponse:
+    """Answer a live list's poll: its rows by id, and the arrivals."""
+    since, inbox_id = request.GET["since"], request.GET.get("inbox", "")
+    if not since.isdigit() or (inbox_id and not inbox_id.isdigit()):
+        return _json_error(_("since and inbox must be whole numbers."), 400)
+    inbox = Inbox.objects.filter(pk=inbox_id).first() if inbox_id else None
+    if inbox_id and inbox is None:
+        return _json_error(_("No such inbox."), 400)
+    arrived, cursor = selectors.file_arrivals(
+        since=int(since), limit=POLL_MAX_IDS, state=state, inbox=inbox
+    )
+    known = {row.pk for row in arrived}
+    wanted = [i for i in ids[:POLL_MAX_IDS] if i not in known]
+    rows = [*arrived, *selectors.file_by_ids(ids=wanted).select_related("inbox")]
+    return JsonResponse({"files": [_file_json(row) for row in rows], "cursor": cursor})
+
+
+def _uploads_store(
+    form: UploadForm, *, preview: bool = False
+) -> tuple[list[InboxFile], list[str]]:
     """Hand each upload to the service; collect the stored rows and refusals."""
     rows, errors = [], []
     for upload in form.cleaned_data["file"]:
@@ -218,6 +263,7 @@ def _uploads_store(form: UploadForm) -> tuple[list[InboxFile], list[str]]:
                     chunks=upload.chunks(),
                     importer=form.cleaned_data["importer"],
                     inbox=form.cleaned_data["inbox"],
+                    preview=preview,
                 )
             )
         except services.UploadRejected as exc:
@@ -262,6 +308,64 @@ def file_import(request: HttpRequest) -> JsonResponse:
     return JsonResponse(body, status=202)
 
 
+@partial(upload_limited, csrf=False)
+@staff_api
+@require_POST
+def file_preview_create(request: HttpRequest) -> JsonResponse:
+    """Store uploaded CSVs (field ``file``) for preview; nothing is imported yet.
+
+    Answers 202 with each file's id, its preview's task id and the URLs to
+    poll (``GET /files/<id>/``: ``preview.status`` turns ``ready``) and to
+    confirm (``POST /files/<id>/confirm/``).
+    """
+    form = UploadForm(request.POST, request.FILES)
+    if refusal := upload_refusal(request):
+        return _json_error(refusal, 413)
+    if not form.is_valid():
+        errors = _form_errors(form)
+        return _json_error(errors[0], 400, errors=errors)
+    rows, errors = _uploads_store(form, preview=True)
+    if not rows:
+        return _json_error(errors[0], 400, errors=errors)
+    files = [
+        {
+            "file_id": r.pk,
+            "task_id": r.task_id,
+            "name": r.name,
+            "state": r.state,
+            "url": reverse("ingest:file-detail", args=[r.pk]),
+            "confirm_url": reverse("ingest:file-confirm", args=[r.pk]),
+            "preview_url": reverse("ingest:preview-page", args=[r.pk]),
+        }
+        for r in rows
+    ]
+    body = {"file_id": files[0]["file_id"], "task_id": files[0]["task_id"]}
+    body["files"] = files
+    if errors:
+        body["errors"] = errors
+    return JsonResponse(body, status=202)
+
+
+@staff_api
+@require_POST
+def file_confirm(request: HttpRequest, file_id: int) -> JsonResponse:
+    """Queue a previewed file for import (``version``: the preview seen).
+
+    202 with the import's task id; 409 if the preview is not ready, was
+    recomputed, or the file changed since it was previewed.
+    """
+    get_object_or_404(InboxFile, pk=file_id)
+    try:
+        row = services.file_preview_confirm(
+            file_id=file_id, version=request.POST.get("version", "")
+        )
+    except services.PreviewRefused as exc:
+        return _json_error(str(exc), 409)
+    return JsonResponse(
+        {"file_id": row.pk, "task_id": row.task_id, "state": row.state}, status=202
+    )
+
+
 # --- Pages ----------------------------------------------------------------
 
 
@@ -296,6 +400,10 @@ def home(request: HttpRequest) -> HttpResponse:
             ],
             "days": DASHBOARD_DAYS,
             "active_states": list(selectors.ACTIVE_STATES),
+            # Arrivals go on top of the first page only: on a later page
+            # they belong to the pages before it.
+            "live_cursor": selectors.file_cursor() if page.number == 1 else None,
+            "live_inbox": inbox.pk if inbox else "",
         },
     )
 
@@ -346,10 +454,128 @@ def scan(request: HttpRequest) -> HttpResponse:
 
 
 @staff_page
+@upload_limited
+@require_POST
+def preview_upload(request: HttpRequest) -> HttpResponse:
+    """Store the uploaded CSVs for preview; show the preview of the first."""
+    form = UploadForm(request.POST, request.FILES)
+    if refusal := upload_refusal(request):
+        messages.error(request, refusal)
+        return redirect("ingest:home")
+    if not form.is_valid():
+        for error in _form_errors(form):
+            messages.error(request, error)
+        return redirect("ingest:home")
+    rows, errors = _uploads_store(form, preview=True)
+    for row in rows:
+        messages.success(
+            request,
+            _("%(name)s uploaded as #%(id)s for preview; nothing is imported yet.")
+            % {"name": row.name, "id": row.pk},
+        )
+    for error in errors:
+        messages.error(request, error)
+    if len(rows) == 1:
+        return redirect("ingest:preview-page", file_id=rows[0].pk)
+    return redirect("ingest:home")
+
+
+@staff_page
+@require_GET
+def preview_page(request: HttpRequest, file_id: int) -> HttpResponse:
+    """A file in preview: how it was read, what the import would do, actions."""
+    row = get_object_or_404(InboxFile.objects.select_related("inbox"), pk=file_id)
+    if row.state != InboxFile.State.PREVIEW:
+        return redirect("ingest:file-page", file_id=row.pk)
+    rejections = Paginator(
+        selectors.file_rejections(row=row), REJECTIONS_PAGE_SIZE
+    ).get_page(request.GET.get("page"))
+    preview = row.preview or {}
+    return render(
+        request,
+        "ingest/preview.html",
+        {
+            "row": row,
+            "preview": preview,
+            "computing": preview.get("status") in ("pending", "running", None),
+            "progress": selectors.file_progress(row=row),
+            "delimiter_name": delimiter_name(preview["delimiter"])
+            if preview.get("delimiter")
+            else "",
+            "chosen_by": InboxFile.ChosenBy(preview["chosen_by"]).label
+            if preview.get("chosen_by") in InboxFile.ChosenBy.values
+            else "",
+            "rejections": rejections,
+            "change_form": PreviewChangeForm(
+                initial={"importer": row.importer_requested, "inbox": row.inbox}
+            ),
+        },
+    )
+
+
+@staff_page
+@require_POST
+def preview_change(request: HttpRequest, file_id: int) -> HttpResponse:
+    """Preview a file again as another dataset or inbox."""
+    get_object_or_404(InboxFile, pk=file_id)
+    form = PreviewChangeForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "; ".join(_form_errors(form)))
+        return redirect("ingest:preview-page", file_id=file_id)
+    try:
+        services.file_preview_change(
+            file_id=file_id,
+            importer=form.cleaned_data["importer"],
+            inbox=form.cleaned_data["inbox"],
+        )
+    except services.PreviewRefused as exc:
+        messages.error(request, str(exc))
+        return redirect("ingest:file-page", file_id=file_id)
+    messages.success(request, _("Previewing again."))
+    return redirect("ingest:preview-page", file_id=file_id)
+
+
+@staff_page
+@require_POST
+def preview_confirm(request: HttpRequest, file_id: int) -> HttpResponse:
+    """Import a previewed file as it was previewed; back to the dashboard."""
+    row = get_object_or_404(InboxFile, pk=file_id)
+    try:
+        services.file_preview_confirm(
+            file_id=file_id, version=request.POST.get("version", "")
+        )
+    except services.PreviewRefused as exc:
+        messages.error(request, str(exc))
+        return redirect("ingest:preview-page", file_id=file_id)
+    messages.success(
+        request, _("%(name)s confirmed; import queued.") % {"name": row.name}
+    )
+    return redirect("ingest:home")
+
+
+@staff_page
+@require_POST
+def preview_cancel(request: HttpRequest, file_id: int) -> HttpResponse:
+    """Delete a preview and its file; back to the dashboard."""
+    row = get_object_or_404(InboxFile, pk=file_id)
+    if services.file_preview_cancel(file_id=file_id):
+        messages.success(
+            request,
+            _("Preview of %(name)s cancelled; the file was deleted.")
+            % {"name": row.name},
+        )
+    else:
+        messages.error(request, _("The file is no longer waiting in preview."))
+    return redirect("ingest:home")
+
+
+@staff_page
 @require_GET
 def file_page(request: HttpRequest, file_id: int) -> HttpResponse:
     """One file: summary, timings, task state and result, rejected rows."""
     row = get_object_or_404(InboxFile.objects.select_related("inbox"), pk=file_id)
+    if row.state == InboxFile.State.PREVIEW:
+        return redirect("ingest:preview-page", file_id=row.pk)
     rejections = Paginator(
         selectors.file_rejections(row=row), REJECTIONS_PAGE_SIZE
     ).get_page(request.GET.get("page"))

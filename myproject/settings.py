@@ -257,6 +257,8 @@ INGEST_WATCH = env.bool("INGEST_WATCH", default=True)
 INGEST_WATCH_POLLING = env.bool("INGEST_WATCH_POLLING", default=False)
 #: Seconds between the watcher's re-reads of the list of inboxes.
 INGEST_WATCH_REFRESH = env.float("INGEST_WATCH_REFRESH", default=5.0)
+# Seconds a preview waits to be confirmed before the hourly task removes it.
+INGEST_PREVIEW_KEEP = env.float("INGEST_PREVIEW_KEEP", default=24 * 3600.0)
 
 # --- Production hardening -------------------------------------------------
 

@@ -80,6 +80,11 @@ def published(monkeypatch):
 
     from ingest import tasks
 
-    for task in (tasks.import_file, tasks.notify_file, tasks.scan_inbox):
+    for task in (
+        tasks.import_file,
+        tasks.notify_file,
+        tasks.scan_inbox,
+        tasks.preview_file,
+    ):
         monkeypatch.setattr(task, "apply_async", fake_apply_async(task))
     return calls

@@ -18,6 +18,21 @@ metadata and importer declarations, never from a file.
 from collections.abc import Sequence
 
 
+class UpsertCounts(tuple):
+    """``(inserted, updated)``, and how many of the updated really changed.
+
+    Still unpacks as the pair every ``apply`` returns; a preview reads
+    :attr:`changed` to tell updated rows from unchanged ones.
+    """
+
+    changed: int | None
+
+    def __new__(cls, inserted: int, updated: int, *, changed: int | None = None):
+        counts = super().__new__(cls, (inserted, updated))
+        counts.changed = changed
+        return counts
+
+
 def latest_rows(
     cursor,
     *,
@@ -50,13 +65,14 @@ def rows_upsert(
     columns: Sequence[tuple[str, str]],
     key: Sequence[str],
     distinct: int,
-) -> tuple[int, int]:
+) -> UpsertCounts:
     """Upsert *final* into *table*; return (inserted, updated).
 
     *columns* pairs each target column with its column in *final*; *key*
     names the target columns of the unique natural key; *distinct* is
     :func:`latest_rows`' count. Rows already present count as updated,
-    whether or not a value changed.
+    whether or not a value changed; ``changed`` says how many did (the
+    statement's row count holds the inserted and the rewritten rows).
     """
     source = dict(columns)
     on_key = " AND ".join(f"t.{target} = f.{source[target]}" for target in key)
@@ -77,5 +93,8 @@ def rows_upsert(
         f" ORDER BY {', '.join(source[target] for target in key)}"
         f" ON CONFLICT ({', '.join(key)}) {action}"
     )
+    written = cursor.rowcount
     cursor.execute(f"DROP TABLE {final}")
-    return distinct - updated, updated
+    inserted = distinct - updated
+    changed = written - inserted if written is not None and written >= 0 else None
+    return UpsertCounts(inserted, updated, changed=changed)

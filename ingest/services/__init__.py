@@ -13,6 +13,7 @@ nothing.
 - :mod:`.imports` — claim, stage, apply, archive or fail one file;
 - :mod:`.uploads` — files that arrive by upload or ``ingest_file``;
 - :mod:`.inboxes` — inboxes and their django-celery-beat schedules;
+- :mod:`.previews` — read a file without writing, confirm or cancel it;
 - :mod:`.retention` — delete stored files and ledger entries kept long enough.
 """
 
@@ -32,6 +33,14 @@ from .inboxes import (
     inbox_schedule,
     inboxes_enabled,
 )
+from .previews import (
+    PreviewRefused,
+    file_preview,
+    file_preview_cancel,
+    file_preview_change,
+    file_preview_confirm,
+    previews_expire,
+)
 from .retention import retention_apply, retention_schedule_ensure
 from .scan import inbox_scan
 from .uploads import (
@@ -44,11 +53,16 @@ from .uploads import (
 
 __all__ = [
     "UPLOAD_NAME_MAX_BYTES",
+    "PreviewRefused",
     "Schedule",
     "UploadRejected",
     "crontab_parse",
     "file_failure_paragraph",
     "file_import",
+    "file_preview",
+    "file_preview_cancel",
+    "file_preview_change",
+    "file_preview_confirm",
     "file_register_path",
     "file_summary",
     "file_upload",
@@ -64,6 +78,7 @@ __all__ = [
     "inbox_scan_request",
     "inbox_schedule",
     "inboxes_enabled",
+    "previews_expire",
     "retention_apply",
     "retention_schedule_ensure",
     "upload_name",

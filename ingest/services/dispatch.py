@@ -26,6 +26,7 @@ IMPORT_TASK = "ingest.tasks.import_file"
 NOTIFY_TASK = "ingest.tasks.notify_file"
 SCAN_TASK = "ingest.tasks.scan_inbox"
 WEBHOOK_TASK = "ingest.tasks.webhook_file"
+PREVIEW_TASK = "ingest.tasks.preview_file"
 
 
 def _task(name: str):
@@ -33,10 +34,22 @@ def _task(name: str):
     return current_app.tasks[name]
 
 
-def file_queue(file_id: int, *, from_states: Iterable[str], **changes) -> bool:
-    """Move a file to QUEUED with a fresh task id and publish it after commit."""
+def file_queue(
+    file_id: int,
+    *,
+    from_states: Iterable[str],
+    where: dict | None = None,
+    **changes,
+) -> bool:
+    """Move a file to QUEUED with a fresh task id and publish it after commit.
+
+    *where* adds conditions the row must still meet (a confirmed preview's
+    version and content hash).
+    """
     task_id = str(uuid.uuid4())
-    moved = InboxFile.objects.filter(pk=file_id, state__in=list(from_states)).update(
+    moved = InboxFile.objects.filter(
+        pk=file_id, state__in=list(from_states), **(where or {})
+    ).update(
         state=State.QUEUED,
         task_id=task_id,
         queued_at=timezone.now(),
@@ -64,6 +77,42 @@ def import_publish(file_id: int, task_id: str, *, countdown: float = 0) -> None:
         )
         return
     InboxFile.objects.filter(pk=file_id, state=State.QUEUED, task_id=task_id).update(
+        dispatched_at=timezone.now()
+    )
+
+
+def preview_queue(file_id: int, *, from_states: Iterable[str], **changes) -> bool:
+    """Move a file to PREVIEW, pending, and publish its preview after commit.
+
+    A fresh task id is the preview's version: a computation started for an
+    older one records nothing (the dataset or inbox changed meanwhile).
+    """
+    task_id = str(uuid.uuid4())
+    moved = InboxFile.objects.filter(pk=file_id, state__in=list(from_states)).update(
+        state=State.PREVIEW,
+        task_id=task_id,
+        preview={"status": "pending"},
+        queued_at=timezone.now(),
+        dispatched_at=None,
+        **changes,
+    )
+    if moved:
+        transaction.on_commit(lambda: preview_publish(file_id, task_id))
+    return bool(moved)
+
+
+def preview_publish(file_id: int, task_id: str) -> None:
+    """Ring the doorbell for one preview; a lost one is resent by a scan."""
+    try:
+        _task(PREVIEW_TASK).apply_async(args=(file_id,), task_id=task_id)
+    except Exception:
+        logger.warning(
+            "Could not publish the preview of file #%s; the next scan retries.",
+            file_id,
+            exc_info=True,
+        )
+        return
+    InboxFile.objects.filter(pk=file_id, state=State.PREVIEW, task_id=task_id).update(
         dispatched_at=timezone.now()
     )
 
@@ -175,5 +224,7 @@ def files_requeue(*, files: Iterable[InboxFile], importer: str = "") -> int:
             notify_error="",
             webhook_state="",
             webhook_error="",
+            # A re-import reads the file as it is now, previewed or not.
+            preview={},
         )
     return count

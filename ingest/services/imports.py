@@ -27,6 +27,7 @@ from django.db import (
 )
 from django.db.models import F
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from .. import conf, locks, storage
 from ..importers import FileRejected, Importer, route_choose
@@ -138,6 +139,14 @@ def _file_run(row: InboxFile, progress_sink: ProgressSink | None) -> dict:
     started = time.monotonic()
     path, size = _file_checked(row)
     digest = storage.sha256_file(path)
+    confirmed = row.preview.get("confirmed_sha256")
+    if confirmed and digest != confirmed:
+        raise FileRejected(
+            _(
+                "The file changed after a person confirmed its preview; nothing "
+                "was imported. Preview it again."
+            )
+        )
     ended = _content_claim(row, digest, size)
     if ended is not None:
         return ended

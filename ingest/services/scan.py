@@ -20,9 +20,16 @@ from django.utils import timezone
 from .. import conf, locks, scanner, storage
 from ..importers import importer_names
 from ..models import Inbox, InboxFile
-from .dispatch import file_queue, import_publish, notify_publish, webhook_republish
+from .dispatch import (
+    file_queue,
+    import_publish,
+    notify_publish,
+    preview_queue,
+    webhook_republish,
+)
 from .imports import file_settle
 from .inboxes import inbox_default
+from .previews import previews_repair
 
 logger = logging.getLogger(__name__)
 
@@ -76,7 +83,9 @@ def inbox_scan(*, inbox: Inbox | None = None, importer: str = "") -> dict:
             # One odd file must not stop the scan of the others.
             logger.exception("Could not register %s", found.path)
             summary["errors"] += 1
-    summary.update(_inbox_repair(inbox=root, seen=seen))
+    summary.update(
+        _inbox_repair(inbox=root, seen=seen, preview_first=inbox.preview_first)
+    )
     Inbox.objects.filter(pk=inbox.pk).update(last_scanned_at=timezone.now())
     return {"inbox": inbox.name, "folder": str(root), "seen": len(seen), **summary}
 
@@ -136,6 +145,10 @@ def found_register(
             "%s is taken; leaving %s in the inbox", row.processing_path, found.path
         )
         return "conflicts"
+    if inbox.preview_first:
+        # A person confirms each file of this inbox from its preview first.
+        held = preview_queue(row.pk, from_states=[State.DISCOVERED])
+        return "previewed" if held else "raced"
     return "queued" if file_queue(row.pk, from_states=[State.DISCOVERED]) else "raced"
 
 
@@ -202,8 +215,13 @@ def _found_refuse(*, found: scanner.FoundFile, inbox: Inbox, root: Path) -> str:
     return "refused"
 
 
-def _inbox_repair(*, inbox: Path, seen: set[str]) -> Counter[str]:
-    """Finish what crashed scans, dead workers and lost messages left undone."""
+def _inbox_repair(
+    *, inbox: Path, seen: set[str], preview_first: bool = False
+) -> Counter[str]:
+    """Finish what crashed scans, dead workers and lost messages left undone.
+
+    Files in preview are left alone, but for their lost preview messages.
+    """
     repaired: Counter[str] = Counter()
     now = timezone.now()
     in_inbox = InboxFile.objects.filter(folder=str(inbox))
@@ -213,7 +231,8 @@ def _inbox_repair(*, inbox: Path, seen: set[str]) -> Counter[str]:
         if row.inbox_path in seen:
             continue
         if row.processing_path.exists():
-            if file_queue(row.pk, from_states=[State.DISCOVERED]):
+            hand_on = preview_queue if preview_first else file_queue
+            if hand_on(row.pk, from_states=[State.DISCOVERED]):
                 repaired["recovered"] += 1
         elif _sighting_forget(row):
             repaired["forgotten"] += 1
@@ -252,6 +271,8 @@ def _inbox_repair(*, inbox: Path, seen: set[str]) -> Counter[str]:
     ).values_list("pk", "task_id"):
         import_publish(file_id, task_id)
         repaired["redispatched"] += 1
+    if resent := previews_repair(folder=inbox):
+        repaired["previews_resent"] += resent
 
     # Finished, but the email never went out.
     for file_id in in_inbox.filter(

@@ -16,7 +16,7 @@ from django.utils import timezone
 from .. import conf, storage
 from ..importers import importer_names
 from ..models import Inbox, InboxFile
-from .dispatch import file_queue
+from .dispatch import file_queue, preview_queue
 from .inboxes import inbox_default
 
 logger = logging.getLogger(__name__)
@@ -99,8 +99,12 @@ def file_upload(
     chunks: Iterable[bytes],
     importer: str = "",
     inbox: Inbox | None = None,
+    preview: bool = False,
 ) -> InboxFile:
     """Store one uploaded CSV, register it in the ledger and queue its import.
+
+    *preview* stores it the same way but queues a preview instead: the row
+    waits in PREVIEW until a person confirms it (:mod:`.previews`).
 
     *importer* is the dataset the uploader chose ("" = route by header),
     *inbox* the inbox it belongs to (None = the default one: its email
@@ -145,7 +149,8 @@ def file_upload(
             stored = row.processing_path
             storage.move_exclusive(temporary, stored)
             transaction.on_commit(lambda: committed.append(True))
-            if not file_queue(
+            hand_on = preview_queue if preview else file_queue
+            if not hand_on(
                 row.pk, from_states=[State.DISCOVERED], inbox_path=str(stored)
             ):
                 raise RuntimeError(f"Upload #{row.pk} left DISCOVERED unexpectedly.")

@@ -190,7 +190,7 @@ def test_a_staff_member_uploads_watches_progress_and_downloads_errors(
             polls: list[float] = []
 
             def count_poll(request) -> None:
-                if "/files/?ids=" in request.url:
+                if "/files/?" in request.url and "ids=" in request.url:
                     polls.append(time.monotonic())
 
             page.on("request", count_poll)

@@ -1,11 +1,16 @@
 // Live progress for the ingest dashboard: poll the JSON API for the rows
 // still queued or importing, at most once a second, and stop when none are.
+// A live list (data-live-cursor, the dashboard's first page) keeps polling,
+// less often when nothing runs, for files that arrived since the last
+// answer, and puts them on top.
 (function () {
   "use strict";
 
   var table = document.getElementById("files");
   var statusLine = document.getElementById("poll-status");
   var POLL_MS = 1000;
+  var IDLE_MS = 3000;
+  var live = table && table.hasAttribute("data-live-cursor");
 
   function activeStates() {
     return (table.getAttribute("data-active-states") || "").split(",");
@@ -48,6 +53,10 @@
       bar.appendChild(fill);
       return [bar, el("span", {"class": "progress-text"}, label)];
     }
+    if (file.state === "preview") {
+      return [el("a", {"href": file.preview_url || file.url},
+                 table.getAttribute("data-text-preview") || "preview")];
+    }
     if (file.state === "queued" || file.state === "discovered") {
       return [el("span", {"class": "muted"}, "waiting for a worker")];
     }
@@ -77,11 +86,58 @@
 
   function say(text) { if (statusLine) { statusLine.textContent = text; } }
 
+  function linkTo(cell, href, text) {
+    var link = cell.querySelector("a");
+    link.setAttribute("href", href);
+    link.textContent = text;
+  }
+
+  // A new row from the page's <template>, filled in from the file's JSON.
+  function arrivedRow(file) {
+    var row = document.getElementById("file-row-template").content
+      .firstElementChild.cloneNode(true);
+    row.setAttribute("data-file-id", String(file.id));
+    linkTo(row.querySelector('[data-field="id"]'), file.url, "#" + file.id);
+    linkTo(row.querySelector('[data-field="name"]'), file.url, file.file);
+    setText(row, "inbox", file.inbox || "");
+    setText(row, "source", file.source_display);
+    row.querySelector('[data-field="dataset"]').setAttribute("title", file.chosen_by_display || "");
+    var time = row.querySelector('[data-field="discovered"] time');
+    time.setAttribute("datetime", file.discovered_at);
+    time.textContent = file.discovered_display;
+    return row;
+  }
+
+  function arrive(files) {
+    var body = table.querySelector("tbody");
+    files.sort(function (a, b) { return a.id - b.id; }).forEach(function (file) {
+      var empty = body.querySelector("td.empty");
+      if (empty) { empty.parentNode.remove(); }
+      var row = arrivedRow(file);
+      update(row, file);
+      body.insertBefore(row, body.firstChild);
+    });
+    if (files.length) { say(table.getAttribute("data-text-arrived") || ""); }
+  }
+
+  function pollUrl(ids) {
+    var query = [];
+    if (live) {
+      query.push("since=" + encodeURIComponent(table.getAttribute("data-live-cursor")));
+      ["state", "inbox"].forEach(function (name) {
+        var value = table.getAttribute("data-live-" + name);
+        if (value) { query.push(name + "=" + encodeURIComponent(value)); }
+      });
+    }
+    if (ids.length) { query.push("ids=" + ids.join(",")); }
+    return table.getAttribute("data-poll-url") + "?" + query.join("&");
+  }
+
   function poll() {
     var rows = activeRows();
-    if (!rows.length) { say(""); return; }
+    if (!rows.length && !live) { say(""); return; }
     var ids = rows.map(function (row) { return row.getAttribute("data-file-id"); });
-    var url = table.getAttribute("data-poll-url") + "?ids=" + ids.join(",");
+    var url = pollUrl(ids);
     fetch(url, {headers: {"Accept": "application/json"}, credentials: "same-origin"})
       .then(function (response) {
         if (response.status === 401 || response.status === 403) {
@@ -92,9 +148,10 @@
       })
       .then(function (data) {
         var finished = false;
+        var arrived = [];
         data.files.forEach(function (file) {
           var row = table.querySelector('tr[data-file-id="' + file.id + '"]');
-          if (!row) { return; }
+          if (!row) { arrived.push(file); return; }
           var wasActive = activeStates().indexOf(row.getAttribute("data-state")) !== -1;
           update(row, file);
           if (wasActive && activeStates().indexOf(file.state) === -1) { finished = true; }
@@ -103,8 +160,13 @@
           window.location.reload();
           return;
         }
-        say(activeRows().length ? "Updating live…" : "");
-        window.setTimeout(poll, POLL_MS);
+        if (live) {
+          arrive(arrived);
+          table.setAttribute("data-live-cursor", String(data.cursor));
+        }
+        var running = activeRows().length;
+        if (running) { say("Updating live…"); } else if (!arrived.length) { say(""); }
+        window.setTimeout(poll, running ? POLL_MS : IDLE_MS);
       })
       .catch(function (error) {
         if (error.message === "session") {

@@ -1,0 +1,290 @@
+"""Previews: read a file as its import would, write nothing, confirm or cancel.
+
+Unmarked, so both passes run them: SQLite (executemany staging) and
+PostgreSQL (COPY staging).
+"""
+
+import datetime
+from pathlib import Path
+
+import pytest
+from django.utils import timezone
+
+from catalogue.models import Author, Book
+from ingest import services
+from ingest.models import Inbox, InboxFile, RowRejection
+from tests.factories import books_csv, default_inbox, drop, hold_lock_elsewhere
+
+pytestmark = pytest.mark.django_db(transaction=True, databases="__all__")
+
+State = InboxFile.State
+
+#: One row each: unchanged, updated (year differs), new (and a new author),
+#: rejected (bad year), and one key repeated inside the file.
+MIXED = books_csv(
+    ("Кобзар", "Тарас Шевченко", 1840),
+    ("Захар Беркут", "Іван Франко", 1883),
+    ("Лісова пісня", "Леся Українка", 1911),
+    ("Погана", "Хтось", "abc"),
+    ("Лісова пісня", "Леся Українка", 1912),
+)
+
+
+@pytest.fixture
+def catalogue():
+    """Two books already imported: one the file repeats, one it changes."""
+    shevchenko = Author.objects.create(name="Тарас Шевченко")
+    franko = Author.objects.create(name="Іван Франко")
+    Book.objects.create(title="Кобзар", author=shevchenko, published_year=1840)
+    Book.objects.create(title="Захар Беркут", author=franko, published_year=1882)
+
+
+@pytest.fixture(autouse=True)
+def lenient(settings):
+    """One bad row in five must not refuse the whole file here."""
+    settings.INGEST_MAX_REJECT_RATE = 0.5
+
+
+def catalogue_rows() -> tuple[list, list]:
+    return (
+        list(Author.objects.order_by("pk").values_list()),
+        list(Book.objects.order_by("pk").values_list()),
+    )
+
+
+def previewed(content: str = MIXED, name: str = "books.csv", **kwargs) -> InboxFile:
+    """Upload *content* for preview and compute it, as the worker would."""
+    row = services.file_upload(
+        name=name, chunks=[content.encode()], preview=True, **kwargs
+    )
+    assert row.state == State.PREVIEW
+    outcome = services.file_preview(file_id=row.pk, task_id=row.task_id)
+    assert outcome["status"] in ("ready", "failed"), outcome
+    row.refresh_from_db()
+    return row
+
+
+def test_a_preview_counts_new_updated_unchanged_and_rejected_rows(catalogue, published):
+    """The real import's counts, split into new, changed and unchanged rows."""
+    row = previewed()
+
+    preview = row.preview
+    assert preview["status"] == "ready"
+    assert (preview["new"], preview["updated"], preview["unchanged"]) == (1, 1, 1)
+    assert (preview["rejected"], preview["total"], preview["repeated"]) == (1, 5, 1)
+    assert preview["refusal"] == ""
+    assert preview["dataset"] == "books" and preview["chosen_by"] == "header"
+    assert preview["mapping"] == [
+        ["title", "title"],
+        ["author", "author"],
+        ["year", "year"],
+    ]
+    assert preview["columns"] == ["title", "author", "year"]
+    assert preview["rows"][0] == [2, "Кобзар", "Тарас Шевченко", 1840]
+    assert len(preview["rows"]) == 4
+    assert preview["encoding"] and preview["delimiter"] == ","
+    assert preview["sha256"] == row.sha256 and row.sha256
+    (rejection,) = RowRejection.objects.filter(file=row)
+    assert (rejection.line, rejection.column) == (5, "year")
+    assert published[0]["task"] == "ingest.tasks.preview_file"
+
+
+def test_a_preview_leaves_the_catalogue_untouched(catalogue, published):
+    """Nothing the rolled-back import wrote survives, not even a new author."""
+    before = catalogue_rows()
+    previewed()
+    assert catalogue_rows() == before
+    assert not Author.objects.filter(name="Леся Українка").exists()
+
+
+def test_a_confirmed_preview_imports_what_it_counted(catalogue, eager):
+    """Confirming queues the same file; its import matches the preview."""
+    row = previewed()
+    services.file_preview_confirm(file_id=row.pk, version=row.task_id)
+    row.refresh_from_db()
+    assert row.state == State.DONE, row.error
+    assert (row.rows_imported, row.rows_updated, row.rows_rejected) == (1, 2, 1)
+    assert Book.objects.get(title="Захар Беркут").published_year == 1883
+    assert Book.objects.get(title="Лісова пісня").published_year == 1912
+
+
+def test_confirm_refuses_a_file_changed_since_its_preview(catalogue, published):
+    """The content hash is checked: a file edited after the preview is refused."""
+    row = previewed()
+    before = catalogue_rows()
+    Path(row.processing_path).write_text(books_csv(("Інша", "Хтось", 2000)))
+
+    with pytest.raises(services.PreviewRefused, match="changed since"):
+        services.file_preview_confirm(file_id=row.pk, version=row.task_id)
+
+    row.refresh_from_db()
+    assert row.state == State.PREVIEW
+    assert catalogue_rows() == before
+
+
+def test_the_import_refuses_a_file_changed_after_it_was_confirmed(catalogue, published):
+    """A change between confirm and import fails the file; nothing is written."""
+    row = previewed()
+    services.file_preview_confirm(file_id=row.pk, version=row.task_id)
+    row.refresh_from_db()
+    Path(row.processing_path).write_text(books_csv(("Інша", "Хтось", 2000)))
+    before = catalogue_rows()
+
+    services.file_import(file_id=row.pk, task_id=row.task_id)
+
+    row.refresh_from_db()
+    assert row.state == State.FAILED
+    assert "changed after" in row.error
+    assert catalogue_rows() == before
+
+
+def test_confirm_refuses_an_older_version_of_the_preview(catalogue, published):
+    """A preview recomputed since the person looked must be looked at again."""
+    row = previewed()
+    seen = row.task_id
+    services.file_preview_change(file_id=row.pk, importer="books")
+    with pytest.raises(services.PreviewRefused):
+        services.file_preview_confirm(file_id=row.pk, version=seen)
+    assert InboxFile.objects.get(pk=row.pk).state == State.PREVIEW
+
+
+def test_a_changed_dataset_is_previewed_again_and_stale_results_are_dropped(
+    published,
+):
+    """A person's dataset wins; a computation of the old version records nothing."""
+    content = "name,birth_year\nТарас Шевченко,1814\n"
+    row = previewed(content, name="people.csv")
+    assert row.preview["dataset"] == "authors"
+    old_version = row.task_id
+
+    services.file_preview_change(file_id=row.pk, importer="books")
+    assert services.file_preview(file_id=row.pk, task_id=old_version)["status"] == (
+        "skipped"
+    )
+    row.refresh_from_db()
+    assert row.preview == {"status": "pending"}
+    services.file_preview(file_id=row.pk, task_id=row.task_id)
+    row.refresh_from_db()
+    assert row.preview["status"] == "failed"
+    assert "Missing column" in row.preview["reason"]
+    assert row.importer_chosen_by == InboxFile.ChosenBy.PERSON
+
+
+def test_cancel_deletes_the_preview_and_its_file(published):
+    row = previewed()
+    path = row.processing_path
+    assert path.exists()
+
+    assert services.file_preview_cancel(file_id=row.pk) is True
+
+    assert not InboxFile.objects.filter(pk=row.pk).exists()
+    assert not path.exists()
+    assert services.file_preview_cancel(file_id=row.pk) is False
+
+
+def test_no_scan_imports_a_preview(published):
+    """A scan's repair leaves preview rows and their files where they are."""
+    row = previewed()
+    InboxFile.objects.filter(pk=row.pk).update(
+        queued_at=timezone.now() - datetime.timedelta(days=1),
+        dispatched_at=timezone.now() - datetime.timedelta(days=1),
+    )
+    published.clear()
+    services.inbox_scan()
+    row.refresh_from_db()
+    assert row.state == State.PREVIEW
+    assert row.processing_path.exists()
+    assert published == []
+
+
+def test_a_lost_preview_message_is_resent_by_a_scan(published):
+    row = services.file_upload(name="b.csv", chunks=[MIXED.encode()], preview=True)
+    InboxFile.objects.filter(pk=row.pk).update(
+        queued_at=timezone.now() - datetime.timedelta(hours=1), dispatched_at=None
+    )
+    published.clear()
+    summary = services.inbox_scan()
+    assert summary["previews_resent"] == 1
+    assert published[0]["task"] == "ingest.tasks.preview_file"
+
+
+def test_a_preview_first_inbox_holds_its_files_until_confirmed(published):
+    inbox = default_inbox()
+    Inbox.objects.filter(pk=inbox.pk).update(preview_first=True)
+    drop("books.csv", MIXED)
+
+    services.inbox_scan()
+
+    row = InboxFile.objects.get()
+    assert row.state == State.PREVIEW
+    assert [call["task"] for call in published] == ["ingest.tasks.preview_file"]
+
+
+def test_expiry_removes_uploads_and_fails_inbox_files_unconfirmed_in_time(
+    published, settings
+):
+    """Old previews go; an inbox's file is failed with its reason, not lost."""
+    settings.INGEST_PREVIEW_KEEP = 3600
+    upload = previewed()
+    kept = previewed(name="recent.csv", content=books_csv(("A", "B", 2000)))
+    inbox = default_inbox()
+    Inbox.objects.filter(pk=inbox.pk).update(preview_first=True)
+    drop("feed.csv", books_csv(("C", "D", 2001)))
+    services.inbox_scan()
+    feed = InboxFile.objects.get(name="feed.csv")
+    old = timezone.now() - datetime.timedelta(hours=2)
+    InboxFile.objects.filter(pk__in=[upload.pk, feed.pk]).update(discovered_at=old)
+
+    assert services.previews_expire() == {"deleted": 1, "failed": 1}
+    assert services.previews_expire() == {"deleted": 0, "failed": 0}
+
+    assert not InboxFile.objects.filter(pk=upload.pk).exists()
+    assert not upload.processing_path.exists()
+    assert InboxFile.objects.get(pk=kept.pk).state == State.PREVIEW
+    feed.refresh_from_db()
+    assert feed.state == State.FAILED and "INGEST_PREVIEW_KEEP" in feed.error
+    assert Path(feed.stored_path).exists()
+
+
+def test_the_migration_schedules_the_expiry_hourly_once():
+    """Migration 0040 makes the beat task; running it again adds no second one."""
+    import importlib
+
+    from django.apps import apps
+    from django_celery_beat.models import PeriodicTask
+
+    migration = importlib.import_module("ingest.migrations.0040_preview")
+    PeriodicTask.objects.filter(name=migration.EXPIRE_TASK_NAME).delete()
+    migration.create_schedule(apps, None)
+    migration.create_schedule(apps, None)
+
+    (task,) = PeriodicTask.objects.filter(task="ingest.tasks.expire_previews")
+    assert (task.interval.every, task.interval.period) == (1, "hours")
+    assert task.enabled
+
+
+def test_a_preview_of_content_already_imported_says_so_and_imports_nothing(
+    catalogue, eager
+):
+    """Confirmed, a second copy of imported content becomes a duplicate."""
+    first = previewed()
+    services.file_preview_confirm(file_id=first.pk)
+    assert InboxFile.objects.get(pk=first.pk).state == State.DONE
+    before = catalogue_rows()
+
+    again = previewed(name="again.csv")
+    assert again.preview["duplicate_of"] == first.pk
+    services.file_preview_confirm(file_id=again.pk)
+
+    again.refresh_from_db()
+    assert (again.state, again.duplicate_of_id) == (State.DUPLICATE, first.pk)
+    assert catalogue_rows() == before
+
+
+def test_a_preview_whose_file_is_being_read_is_busy_not_lost(published):
+    """Another computation holds the file: the task is told to try again."""
+    row = services.file_upload(name="b.csv", chunks=[MIXED.encode()], preview=True)
+    with hold_lock_elsewhere(row.pk):
+        outcome = services.file_preview(file_id=row.pk, task_id=row.task_id)
+    assert outcome["status"] == "busy"
+    assert InboxFile.objects.get(pk=row.pk).preview == {"status": "pending"}
