@@ -1,6 +1,5 @@
 """Drop-to-done latency: one file at a time through the watcher and a worker."""
 
-import json
 import math
 import os
 import shutil
@@ -15,9 +14,16 @@ from django.db import connection
 
 from .. import conf
 from ..importers import importer_get
-from ..models import Inbox, InboxFile
+from ..models import InboxFile
 from .data import SMALL_FILE_ROWS, small_csv
-from .processes import background, child_env, folders_make, machine_load
+from .processes import (
+    background,
+    bench_inbox_forget,
+    bench_inbox_make,
+    child_env,
+    folders_make,
+    machine_load,
+)
 from .small_files import drop_atomically, log_wait, wait_done
 from .tables import tables_guard, tables_restore
 
@@ -64,7 +70,6 @@ def bench_latency(
     atomic-drop convention) once the previous one is final; its latency runs
     from the rename until the ledger shows it done, read every 10 ms.
     """
-    from django_celery_beat.models import IntervalSchedule, PeriodicTask
     from django_celery_results.models import TaskResult
 
     dataset = importer_get(importer)
@@ -73,20 +78,7 @@ def bench_latency(
     folders = folders_make(root)
     inbox = folders["inbox"].resolve()
     task_name = f"ingest_bench scan {root.name}"
-    interval, _ = IntervalSchedule.objects.get_or_create(
-        every=max(1, round(scan_every)), period=IntervalSchedule.SECONDS
-    )
-    # Made directly, not through inbox_save: the folder is allowed only in
-    # the children's environment (INGEST_ALLOWED_ROOTS below).
-    bench_inbox = Inbox.objects.create(name=task_name, folder=str(inbox))
-    bench_inbox.periodic_task = PeriodicTask.objects.create(
-        name=task_name,
-        task="ingest.tasks.scan_inbox",
-        interval=interval,
-        kwargs=json.dumps({"inbox_id": bench_inbox.pk}),
-        expire_seconds=max(2, round(scan_every * 2)),
-    )
-    bench_inbox.save(update_fields=["periodic_task"])
+    bench_inbox_make(name=task_name, folder=inbox, scan_every=scan_every)
     env = child_env(
         folders, INGEST_ALLOWED_ROOTS=str(inbox), CELERY_TASK_ALWAYS_EAGER="0"
     )
@@ -148,8 +140,7 @@ def bench_latency(
             "kept": keep,
         }
     finally:
-        PeriodicTask.objects.filter(name=task_name).delete()
-        Inbox.objects.filter(name=task_name).delete()
+        bench_inbox_forget(name=task_name)
         if not keep:
             ledger = InboxFile.objects.filter(folder=str(inbox))
             task_ids = list(ledger.values_list("task_id", flat=True))

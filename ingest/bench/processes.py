@@ -159,3 +159,37 @@ def background(commands: list[list[str]], env: dict, logs: Path) -> Iterator[Non
                     os.killpg(process.pid, signal.SIGKILL)
                 process.wait()
             log.close()
+
+
+def bench_inbox_make(*, name: str, folder: Path, scan_every: float) -> None:
+    """Create the benchmark's own inbox, scanned every *scan_every* seconds.
+
+    Made directly, not through ``inbox_save``: the folder is allowed only in
+    the children's environment (their ``INGEST_ALLOWED_ROOTS``).
+    """
+    from django_celery_beat.models import IntervalSchedule, PeriodicTask
+
+    from ..models import Inbox
+
+    interval, _ = IntervalSchedule.objects.get_or_create(
+        every=max(1, round(scan_every)), period=IntervalSchedule.SECONDS
+    )
+    inbox = Inbox.objects.create(name=name, folder=str(folder))
+    inbox.periodic_task = PeriodicTask.objects.create(
+        name=name,
+        task="ingest.tasks.scan_inbox",
+        interval=interval,
+        kwargs=json.dumps({"inbox_id": inbox.pk}),
+        expire_seconds=max(2, round(scan_every * 2)),
+    )
+    inbox.save(update_fields=["periodic_task"])
+
+
+def bench_inbox_forget(*, name: str) -> None:
+    """Delete the benchmark's inbox and its schedule."""
+    from django_celery_beat.models import PeriodicTask
+
+    from ..models import Inbox
+
+    PeriodicTask.objects.filter(name=name).delete()
+    Inbox.objects.filter(name=name).delete()

@@ -1,6 +1,5 @@
 """Small files end to end: a real worker and beat, K files, files per second."""
 
-import json
 import os
 import shutil
 import sys
@@ -13,9 +12,16 @@ from django.db import connection
 from django.utils import timezone
 
 from ..importers import importer_get
-from ..models import Inbox, InboxFile
+from ..models import InboxFile
 from .data import SMALL_FILE_ROWS, small_csv
-from .processes import background, child_env, folders_make, machine_load
+from .processes import (
+    background,
+    bench_inbox_forget,
+    bench_inbox_make,
+    child_env,
+    folders_make,
+    machine_load,
+)
 from .tables import tables_guard, tables_restore
 
 
@@ -93,7 +99,6 @@ def bench_small_files(
     The clock runs from the first drop until the ledger has every file in a
     final state.
     """
-    from django_celery_beat.models import IntervalSchedule, PeriodicTask
     from django_celery_results.models import TaskResult
 
     dataset = importer_get(importer)
@@ -102,20 +107,7 @@ def bench_small_files(
     folders = folders_make(root)
     inbox = folders["inbox"].resolve()
     task_name = f"ingest_bench scan {root.name}"
-    interval, _ = IntervalSchedule.objects.get_or_create(
-        every=max(1, round(scan_every)), period=IntervalSchedule.SECONDS
-    )
-    # Made directly, not through inbox_save: the folder is allowed only in
-    # the children's environment (INGEST_ALLOWED_ROOTS below).
-    bench_inbox = Inbox.objects.create(name=task_name, folder=str(inbox))
-    bench_inbox.periodic_task = PeriodicTask.objects.create(
-        name=task_name,
-        task="ingest.tasks.scan_inbox",
-        interval=interval,
-        kwargs=json.dumps({"inbox_id": bench_inbox.pk}),
-        expire_seconds=max(2, round(scan_every * 2)),
-    )
-    bench_inbox.save(update_fields=["periodic_task"])
+    bench_inbox_make(name=task_name, folder=inbox, scan_every=scan_every)
     env = child_env(
         folders,
         INGEST_MIN_FILE_AGE="0",
@@ -210,8 +202,7 @@ def bench_small_files(
             "kept": keep,
         }
     finally:
-        PeriodicTask.objects.filter(name=task_name).delete()
-        Inbox.objects.filter(name=task_name).delete()
+        bench_inbox_forget(name=task_name)
         if not keep:
             bench_rows_q = InboxFile.objects.filter(folder=str(inbox))
             task_ids = list(bench_rows_q.values_list("task_id", flat=True))

@@ -256,19 +256,28 @@ def _file_stage(
         )
 
 
-def _reject_policy(row: InboxFile, staged: StageResult) -> None:
-    """Refuse the file if too many rows are invalid, keeping the bad rows."""
+def _share_check(row: InboxFile, staged: StageResult) -> None:
+    """Raise FileRejected if too large a share of *staged*'s rows is invalid.
+
+    The limit is the inbox's, else ``INGEST_MAX_REJECT_RATE``; the preview
+    asks the same question without recording anything.
+    """
     inbox = row.inbox
     max_rate = conf.max_reject_rate()
     if inbox is not None and inbox.max_reject_rate is not None:
         max_rate = inbox.max_reject_rate
+    rejected_share_check(
+        total=staged.total,
+        rejected=staged.rejected,
+        max_rate=max_rate,
+        first_errors=[_error_text(e) for e in staged.errors[:REASON_ERRORS]],
+    )
+
+
+def _reject_policy(row: InboxFile, staged: StageResult) -> None:
+    """Refuse the file if too many rows are invalid, keeping the bad rows."""
     try:
-        rejected_share_check(
-            total=staged.total,
-            rejected=staged.rejected,
-            max_rate=max_rate,
-            first_errors=[_error_text(e) for e in staged.errors[:REASON_ERRORS]],
-        )
+        _share_check(row, staged)
     except FileRejected:
         # Nothing is imported, but people need the bad rows to fix them.
         with transaction.atomic():

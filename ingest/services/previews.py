@@ -30,7 +30,6 @@ from django.utils.translation import gettext as _
 
 from .. import conf, locks, storage
 from ..importers import FileRejected, Importer
-from ..importers.base import rejected_share_check
 from ..importers.pipeline import StageResult
 from ..importers.reader import csv_open
 from ..importers.staging import Staging
@@ -38,13 +37,12 @@ from ..models import Inbox, InboxFile, RowRejection
 from ..progress import ProgressSink
 from .dispatch import file_queue, notify_publish, preview_queue
 from .imports import (
-    REASON_ERRORS,
     _content_done,
-    _error_text,
     _file_checked,
     _file_route,
     _file_stage,
     _rejections_record,
+    _share_check,
     file_settle,
 )
 
@@ -197,17 +195,8 @@ def _staged_first(staging: Staging) -> list[list]:
 
 def _refusal(row: InboxFile, staged: StageResult) -> str:
     """Return why the import would refuse the whole file, or ""."""
-    inbox = row.inbox
-    max_rate = conf.max_reject_rate()
-    if inbox is not None and inbox.max_reject_rate is not None:
-        max_rate = inbox.max_reject_rate
     try:
-        rejected_share_check(
-            total=staged.total,
-            rejected=staged.rejected,
-            max_rate=max_rate,
-            first_errors=[_error_text(e) for e in staged.errors[:REASON_ERRORS]],
-        )
+        _share_check(row, staged)
     except FileRejected as exc:
         return str(exc)
     return ""
