@@ -13,6 +13,27 @@ logger = logging.getLogger(__name__)
 TRANSIENT = (OperationalError, InterfaceError)
 #: Seconds before reading a preview again whose older version is being read.
 PREVIEW_BUSY_RETRY = 2
+#: Tasks that read a whole file (import, preview): acknowledged after they
+#: ran, so a worker killed mid-file hands it to another; the ledger's lock
+#: and state make the second run safe.
+FILE_TASK_OPTIONS = {
+    "bind": True,
+    "acks_late": True,
+    "reject_on_worker_lost": True,
+    "autoretry_for": TRANSIENT,
+    "retry_backoff": True,
+    "retry_backoff_max": 300,
+    "max_retries": 8,
+}
+
+
+def _progress(task):
+    """Return a progress sink storing reports as the task's PROGRESS state."""
+
+    def report(meta: dict) -> None:
+        task.update_state(state="PROGRESS", meta=meta)
+
+    return report
 
 
 @shared_task(
@@ -46,23 +67,12 @@ def scan_inbox(
     return services.inbox_scan(inbox=target)
 
 
-@shared_task(
-    bind=True,
-    acks_late=True,
-    reject_on_worker_lost=True,
-    autoretry_for=TRANSIENT,
-    retry_backoff=True,
-    retry_backoff_max=300,
-    max_retries=8,
-)
+@shared_task(**FILE_TASK_OPTIONS)
 def import_file(self, ledger_id: int) -> dict:
     """Import one claimed inbox file; safe to run twice (the twin skips)."""
 
-    def report(meta: dict) -> None:
-        self.update_state(state="PROGRESS", meta=meta)
-
     return services.file_import(
-        file_id=ledger_id, task_id=self.request.id, progress_sink=report
+        file_id=ledger_id, task_id=self.request.id, progress_sink=_progress(self)
     )
 
 
@@ -98,23 +108,12 @@ def webhook_file(self, ledger_id: int) -> str:
         ) from exc
 
 
-@shared_task(
-    bind=True,
-    acks_late=True,
-    reject_on_worker_lost=True,
-    autoretry_for=TRANSIENT,
-    retry_backoff=True,
-    retry_backoff_max=300,
-    max_retries=8,
-)
+@shared_task(**FILE_TASK_OPTIONS)
 def preview_file(self, ledger_id: int) -> dict:
     """Read one PREVIEW file as its import would, writing nothing; repeatable."""
 
-    def report(meta: dict) -> None:
-        self.update_state(state="PROGRESS", meta=meta)
-
     outcome = services.file_preview(
-        file_id=ledger_id, task_id=self.request.id, progress_sink=report
+        file_id=ledger_id, task_id=self.request.id, progress_sink=_progress(self)
     )
     if outcome["status"] == "busy":
         raise self.retry(countdown=PREVIEW_BUSY_RETRY, max_retries=None)
