@@ -145,15 +145,7 @@ def notify_publish(row: InboxFile) -> None:
         transaction.on_commit(lambda: notify.file_notify(file_id=file_id))
         return
 
-    def publish() -> None:
-        try:
-            _task(NOTIFY_TASK).apply_async(args=(file_id,))
-        except Exception:
-            logger.warning(
-                "Could not publish the email for file #%s.", file_id, exc_info=True
-            )
-
-    transaction.on_commit(publish)
+    transaction.on_commit(lambda: _publish(NOTIFY_TASK, file_id, "email"))
 
 
 def webhook_publish(row: InboxFile) -> bool:
@@ -171,26 +163,25 @@ def webhook_publish(row: InboxFile) -> bool:
     ):
         return False
     file_id = row.pk
-
-    def publish() -> None:
-        try:
-            _task(WEBHOOK_TASK).apply_async(args=(file_id,))
-        except Exception:
-            logger.warning(
-                "Could not publish the webhook of file #%s.", file_id, exc_info=True
-            )
-
-    transaction.on_commit(publish)
+    transaction.on_commit(lambda: _publish(WEBHOOK_TASK, file_id, "webhook"))
     return True
 
 
 def webhook_republish(file_id: int) -> None:
     """Ring again for a webhook whose message was lost (the scan's repair)."""
+    _publish(WEBHOOK_TASK, file_id, "webhook")
+
+
+def _publish(task: str, file_id: int, what: str) -> None:
+    """Publish *task* for one file; a broker failure is logged, not raised.
+
+    The ledger still says pending, so the next scan's repair publishes again.
+    """
     try:
-        _task(WEBHOOK_TASK).apply_async(args=(file_id,))
+        _task(task).apply_async(args=(file_id,))
     except Exception:
         logger.warning(
-            "Could not publish the webhook of file #%s.", file_id, exc_info=True
+            "Could not publish the %s of file #%s.", what, file_id, exc_info=True
         )
 
 
