@@ -414,20 +414,28 @@ def _seconds_until(moment) -> int | None:
     return max(0, round((moment - timezone.now()).total_seconds()))
 
 
+def _uploads_from_page(
+    request: HttpRequest, *, preview: bool
+) -> tuple[list[InboxFile], list[str]]:
+    """Store the page form's uploads; return the rows and the refusals.
+
+    A request refused as a whole (over the size limit, an invalid form) adds
+    its reasons to *errors* and stores nothing.
+    """
+    form = UploadForm(request.POST, request.FILES)
+    if refusal := upload_refusal(request):
+        return [], [refusal]
+    if not form.is_valid():
+        return [], _form_errors(form)
+    return _uploads_store(form, preview=preview)
+
+
 @staff_page
 @upload_limited
 @require_POST
 def upload(request: HttpRequest) -> HttpResponse:
     """Store the uploaded CSVs and queue them, then show the dashboard."""
-    form = UploadForm(request.POST, request.FILES)
-    if refusal := upload_refusal(request):
-        messages.error(request, refusal)
-        return redirect("ingest:home")
-    if not form.is_valid():
-        for error in _form_errors(form):
-            messages.error(request, error)
-        return redirect("ingest:home")
-    rows, errors = _uploads_store(form)
+    rows, errors = _uploads_from_page(request, preview=False)
     for row in rows:
         messages.success(request, f"{row.name} uploaded as #{row.pk}; import queued.")
     for error in errors:
@@ -458,15 +466,7 @@ def scan(request: HttpRequest) -> HttpResponse:
 @require_POST
 def preview_upload(request: HttpRequest) -> HttpResponse:
     """Store the uploaded CSVs for preview; show the preview of the first."""
-    form = UploadForm(request.POST, request.FILES)
-    if refusal := upload_refusal(request):
-        messages.error(request, refusal)
-        return redirect("ingest:home")
-    if not form.is_valid():
-        for error in _form_errors(form):
-            messages.error(request, error)
-        return redirect("ingest:home")
-    rows, errors = _uploads_store(form, preview=True)
+    rows, errors = _uploads_from_page(request, preview=True)
     for row in rows:
         messages.success(
             request,
