@@ -5,7 +5,7 @@ The tables are those of the models the importer writes
 others first, so deleting in that order never breaks a foreign key.
 """
 
-from django.db import connection, transaction
+from django.db import DatabaseError, connection, transaction
 
 from ..importers import Importer
 from ..models import InboxFile
@@ -64,8 +64,14 @@ def tables_restore(importer: Importer, marks: dict[str, int]) -> None:
     tables = _tables(importer)
     with transaction.atomic(), connection.cursor() as cursor:
         if not any(marks.values()) and connection.vendor == "postgresql":
-            cursor.execute(f"TRUNCATE {', '.join(tables)}")
-            return
+            try:
+                with transaction.atomic():
+                    cursor.execute(f"TRUNCATE {', '.join(tables)}")
+                return
+            except DatabaseError:
+                # Another table points at these (authors without books):
+                # PostgreSQL refuses to truncate them alone; delete instead.
+                pass
         for table in tables:
             cursor.execute(f"DELETE FROM {table} WHERE id > %s", [marks[table]])
 
