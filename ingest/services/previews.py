@@ -10,7 +10,7 @@ messages), and the one-import-per-content index covers importing and done.
 
 The counts are the real import's: the same routing, pipeline, reject policy
 and ``apply`` run inside a transaction that is then rolled back. The
-catalogue is left as it was (PostgreSQL sequences, which never roll back,
+dataset's tables are left as they were (PostgreSQL sequences, which never roll back,
 may skip a few ids); the rows the import touches are locked while the
 preview's transaction lasts, as during an import.
 
@@ -71,7 +71,7 @@ def file_preview(
 
     Side effects: the ledger row's ``preview`` (status, counts, mapping,
     first rows), routing, encoding and row counts, and its recorded
-    rejected rows; never the catalogue. Safe to repeat: a call for an
+    rejected rows; never the dataset's tables. Safe to repeat: a call for an
     older version (*task_id* no longer the row's), for a row no longer in
     preview, or while another computation holds the file returns
     ``{"status": "skipped"}``. Database outages propagate (the task
