@@ -54,7 +54,27 @@ class InboxAdmin(admin.ModelAdmin):
             "Telling people",
             {"fields": ["notify_emails", "webhook_url", "webhook_secret"]},
         ),
+        (
+            "Remote folder (s3://, sftp://)",
+            {
+                "description": (
+                    "Blank fields use boto3's standard settings (AWS_* variables, "
+                    "~/.aws/) or the host's known_hosts. Secrets are never shown "
+                    "back; leave them blank to keep them."
+                ),
+                "fields": [
+                    "endpoint_url",
+                    "region",
+                    "access_key",
+                    "secret",
+                    "ssh_key",
+                    "known_hosts",
+                    "last_scan_error",
+                ],
+            },
+        ),
     ]
+    readonly_fields = ["last_scan_error"]
 
     def get_queryset(self, request):
         return (
@@ -65,6 +85,8 @@ class InboxAdmin(admin.ModelAdmin):
 
     @admin.display(description="Folder")
     def folder_display(self, obj: Inbox) -> str:
+        if obj.is_remote:
+            return obj.folder
         return str(obj.path) + (" (default)" if obj.is_default else "")
 
     @admin.display(description="Dataset")

@@ -162,8 +162,22 @@ class PreviewChangeForm(forms.Form):
     )
 
 
+class SecretTextarea(forms.Textarea):
+    """A textarea that never shows its value back (an SSH private key)."""
+
+    def format_value(self, value):
+        return None
+
+
 class InboxForm(forms.ModelForm):
-    """An inbox and its schedule: every N seconds, or a crontab line."""
+    """An inbox and its schedule: every N seconds, or a crontab line.
+
+    The remote store's secrets are never rendered back into the page;
+    left blank on an edit, the stored one is kept.
+    """
+
+    #: Fields never shown back; blank on an edit keeps the stored value.
+    SECRET_FIELDS = ("secret", "ssh_key")
 
     importer = forms.ChoiceField(
         label="Dataset", required=False, choices=importer_choices
@@ -205,7 +219,17 @@ class InboxForm(forms.ModelForm):
             "notify_emails",
             "webhook_url",
             "webhook_secret",
+            "endpoint_url",
+            "region",
+            "access_key",
+            "secret",
+            "ssh_key",
+            "known_hosts",
         ]
+        widgets = {
+            "secret": forms.PasswordInput(render_value=False),
+            "ssh_key": SecretTextarea(attrs={"rows": 4}),
+        }
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
@@ -215,6 +239,23 @@ class InboxForm(forms.ModelForm):
             self.fields["scan_crontab"].initial = current.crontab
         else:
             self.fields["scan_every"].initial = conf.scan_interval()
+        for name in self.SECRET_FIELDS:
+            if self.instance.pk and getattr(self.instance, name):
+                self.fields[name].widget.attrs["placeholder"] = _(
+                    "(set; leave blank to keep it)"
+                )
+
+    def _secret_clean(self, name: str) -> str:
+        value = self.cleaned_data.get(name) or ""
+        if not value.strip() and self.instance.pk:
+            return getattr(self.instance, name)
+        return value
+
+    def clean_secret(self) -> str:
+        return self._secret_clean("secret")
+
+    def clean_ssh_key(self) -> str:
+        return self._secret_clean("ssh_key")
 
     def clean_folder(self) -> str:
         return services.inbox_folder_clean(self.cleaned_data.get("folder") or "")
@@ -269,6 +310,13 @@ class InboxForm(forms.ModelForm):
         )
         if every and crontab:
             raise ValidationError("Give an interval or a crontab line, not both.")
+        if data.get("preview_first") and "://" in (data.get("folder") or ""):
+            self.add_error(
+                "preview_first",
+                _(
+                    "Preview first is for local folders only, not yet for s3:// or sftp://."
+                ),
+            )
         if crontab:
             try:
                 services.crontab_parse(crontab)

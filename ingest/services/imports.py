@@ -12,6 +12,7 @@ the archive and the email.
 """
 
 import contextlib
+import datetime
 import logging
 import os
 import stat
@@ -37,7 +38,9 @@ from ..importers.reader import csv_open
 from ..importers.staging import Staging
 from ..models import InboxFile, RowRejection
 from ..progress import ProgressReporter, ProgressSink
+from ..stores import StoreTransient
 from .dispatch import import_publish, notify_publish
+from .remote import remote_destination, remote_fetch, remote_settle, spool_clear
 
 logger = logging.getLogger(__name__)
 
@@ -80,11 +83,15 @@ def file_import(
                 return _file_run(row, progress_sink)
         except FileRejected as exc:
             return _file_fail(row, str(exc))
-        except (OperationalError, InterfaceError):
+        except (OperationalError, InterfaceError, StoreTransient):
+            # The database or the remote store went away for a moment.
             raise
         except Exception as exc:
             logger.exception("Import of file #%s failed", file_id)
             return _file_fail(row, f"Unexpected error: {type(exc).__name__}: {exc}")
+        finally:
+            if row.is_remote:
+                spool_clear(row)
 
 
 def _skipped(file_id: int, reason: str) -> dict:
@@ -112,7 +119,12 @@ def _file_claim(file_id: int, task_id: str | None) -> InboxFile | None:
 
 
 def _file_locate(row: InboxFile) -> Path:
-    """Return the file in its processing folder, fetching it back if needed."""
+    """Return the file in its processing folder, fetching it back if needed.
+
+    A remote file is streamed into the worker's spool folder instead.
+    """
+    if row.is_remote:
+        return remote_fetch(row)
     target = row.processing_path
     if not os.path.lexists(target) and row.stored_path:
         if Path(row.stored_path) != target:
@@ -294,7 +306,7 @@ def _file_apply(
             imported, updated = importer.apply(cursor, staging.table)
         _rejections_record(row.pk, staged)
         finished = timezone.now()
-        destination = storage.archive_path(file_id=row.pk, name=row.name, when=finished)
+        destination = _destination(row, when=finished)
         if not InboxFile.objects.filter(pk=row.pk, state=State.IMPORTING).update(
             state=State.DONE,
             rows_total=staged.total,
@@ -356,7 +368,7 @@ def _file_duplicate(
     row: InboxFile, original: InboxFile, digest: str, size: int
 ) -> dict:
     finished = timezone.now()
-    destination = storage.archive_path(file_id=row.pk, name=row.name, when=finished)
+    destination = _destination(row, when=finished)
     InboxFile.objects.filter(pk=row.pk, state=State.IMPORTING).update(
         state=State.DUPLICATE,
         sha256=digest,
@@ -389,7 +401,7 @@ def _file_defer(row: InboxFile) -> dict:
 
 def _file_fail(row: InboxFile, reason: str) -> dict:
     """Record a failed import, move the file to failed/ with its reason."""
-    destination = storage.failed_path(file_id=row.pk, name=row.name)
+    destination = _destination(row, failed=True)
     InboxFile.objects.filter(pk=row.pk, state=State.IMPORTING).update(
         state=State.FAILED,
         error=reason,
@@ -403,8 +415,23 @@ def _file_fail(row: InboxFile, reason: str) -> dict:
     return file_summary(row)
 
 
+def _destination(
+    row: InboxFile, *, failed: bool = False, when: datetime.datetime | None = None
+) -> Path | str:
+    """Return where a finished file goes: archive/YYYY/MM/DD/ or failed/."""
+    when = when or timezone.now()
+    if row.is_remote:
+        return remote_destination(row, failed=failed, when=when)
+    if failed:
+        return storage.failed_path(file_id=row.pk, name=row.name)
+    return storage.archive_path(file_id=row.pk, name=row.name, when=when)
+
+
 def file_settle(row: InboxFile) -> None:
     """Move a finished file from processing to where the ledger says it goes."""
+    if row.is_remote:
+        remote_settle(row)
+        return
     source, destination = row.processing_path, Path(row.stored_path)
     if row.stored_path and source != destination and source.exists():
         try:
