@@ -239,6 +239,8 @@ class InboxForm(forms.ModelForm):
             self.fields["scan_crontab"].initial = current.crontab
         else:
             self.fields["scan_every"].initial = conf.scan_interval()
+        # A key file ends with a newline; keep the text exactly as pasted.
+        self.fields["ssh_key"].strip = False
         for name in self.SECRET_FIELDS:
             if self.instance.pk and getattr(self.instance, name):
                 self.fields[name].widget.attrs["placeholder"] = _(
