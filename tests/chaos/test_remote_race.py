@@ -63,8 +63,10 @@ def test_two_hosts_racing_over_one_bucket_import_each_of_200_objects_once(
     dataset = book_files("remote", OBJECTS, rows=5)
     Inbox.objects.create(name="bucket", min_file_age=0, **s3_folder.inbox_fields())
     hosts = {name: _host(tmp_path, name) for name in ("a", "b")}
-    for name, env in hosts.items():
+    workers = [
         fleet.worker(name=f"host-{name}", concurrency=2, **env)
+        for name, env in hosts.items()
+    ]
     started = time.monotonic()
     scanners = [
         subprocess.Popen(
@@ -103,7 +105,7 @@ def test_two_hosts_racing_over_one_bucket_import_each_of_200_objects_once(
         for scanner in scanners:
             if scanner.poll() is None:
                 scanner.kill()
-    for scanner, (out, err) in zip(scanners, outputs, strict=True):
+    for scanner, (_out, err) in zip(scanners, outputs, strict=True):
         assert scanner.returncode == 0, err[-3000:]
     scans = sum(
         int(out.strip().splitlines()[-1].split(":")[1].strip(" }"))
@@ -123,3 +125,5 @@ def test_two_hosts_racing_over_one_bucket_import_each_of_200_objects_once(
     assert audit.problems == []
     assert (audit.lost, audit.duplicated) == (0, 0)
     assert elapsed < 300
+    # Both hosts took part: each worker imported some of the objects.
+    assert all("Imported file #" in worker.log() for worker in workers)
