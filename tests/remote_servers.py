@@ -121,7 +121,8 @@ class SeaweedFS:
         )
         if not self.s3_port:
             self.s3_port = free_port()
-        ports = {
+        # A restart keeps every port: clients and the filer's peers find it.
+        ports = self._ports or {
             name: free_port()
             for name in (
                 "master.port",
