@@ -83,8 +83,14 @@ def file_import(
                 return _file_run(row, progress_sink)
         except FileRejected as exc:
             return _file_fail(row, str(exc))
-        except (OperationalError, InterfaceError, StoreTransient):
-            # The database or the remote store went away for a moment.
+        except (OperationalError, InterfaceError):
+            raise
+        except StoreTransient:
+            # The remote store went away for a moment: no worker died, so
+            # this try does not count towards INGEST_MAX_ATTEMPTS.
+            InboxFile.objects.filter(pk=file_id, state=State.IMPORTING).update(
+                state=State.QUEUED, queued_at=timezone.now(), attempts=F("attempts") - 1
+            )
             raise
         except Exception as exc:
             logger.exception("Import of file #%s failed", file_id)

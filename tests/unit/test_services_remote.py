@@ -12,7 +12,7 @@ from django.core import mail
 from django_celery_results.models import TaskResult
 
 from catalogue.models import Book
-from ingest import selectors, services, tasks
+from ingest import conf, selectors, services, tasks
 from ingest.models import Inbox, InboxFile
 from ingest.stores import StorePermanent, StoreTransient
 from ingest.stores.s3 import S3Store
@@ -239,7 +239,14 @@ def test_an_import_cut_by_the_network_is_retried_not_failed(
         patch.setattr(backend, "fetch", cut)
         with pytest.raises(StoreTransient):
             services.file_import(file_id=row.pk, task_id=row.task_id)
-    assert InboxFile.objects.get().state == State.IMPORTING  # The task retries.
+    # Queued again for the task's retry; no worker died, so no attempt is used.
+    assert InboxFile.objects.get().state == State.QUEUED
+    assert InboxFile.objects.get().attempts == 0
+    with monkeypatch.context() as patch:
+        patch.setattr(backend, "fetch", cut)
+        for _try in range(conf.max_attempts() + 2):
+            with pytest.raises(StoreTransient):
+                services.file_import(file_id=row.pk, task_id=row.task_id)
     outcome = services.file_import(file_id=row.pk, task_id=row.task_id)
     assert outcome["status"] == "done" and Book.objects.count() == 1
     assert "books.csv" not in remote_folder.keys()
