@@ -130,6 +130,9 @@ class Store(AbstractContextManager):
         """Store *text* under *key* (UTF-8), replacing what was there."""
         raise NotImplementedError
 
+    def reconnect(self) -> None:
+        """Connect again after the connection broke (SFTP); a no-op by default."""
+
     def fetch(self, key: str, target: Path, *, version: str, size: int) -> str:
         """Stream *key* into the local file *target*; return its SHA-256.
 
@@ -143,6 +146,8 @@ class Store(AbstractContextManager):
         with open(target, "wb") as out:
             while True:
                 try:
+                    if tries:
+                        self.reconnect()
                     with self.open(key, version=version, offset=written) as source:
                         while chunk := source.read(CHUNK):
                             out.write(chunk)

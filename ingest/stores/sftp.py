@@ -10,6 +10,7 @@ an existing target: exclusive and atomic, like a local move.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import os
 import stat
@@ -119,6 +120,11 @@ class SftpStore(Store):
     def close(self) -> None:
         self.client.close()
 
+    def reconnect(self) -> None:
+        self.client.close()
+        self.client = paramiko.SSHClient()
+        self._connect(self.location, self.credentials)
+
     def _call(self, what: str, method, *args):
         try:
             return method(*args)
@@ -128,6 +134,12 @@ class SftpStore(Store):
             raise StorePermanent(f"{what}: permission denied ({exc})") from None
         except (TimeoutError, EOFError, paramiko.SSHException) as exc:
             raise StoreTransient(f"{what}: {exc or type(exc).__name__}") from None
+        except OSError as exc:
+            transport = self.client.get_transport()
+            if transport is None or not transport.is_active():
+                # "Socket is closed": the connection died under the request.
+                raise StoreTransient(f"{what}: {exc}") from None
+            raise  # The server's own answer (e.g. a rename onto a file).
 
     def _list(self, root: str, *, missing_ok: bool) -> Iterator[StoredObject]:
         try:
@@ -181,7 +193,7 @@ class SftpStore(Store):
         # (max_concurrent_requests, readv windows) made paramiko keep
         # answers nobody had read yet: 70 MB for a 64 MB file.
         handle.prefetch()
-        return handle
+        return _Reader(handle, what)
 
     def move(self, source: str, target: str, *, version: str = "") -> None:
         what = f"Moving {self.url(source)} to {self.url(target)}"
@@ -221,3 +233,27 @@ class SftpStore(Store):
         with self._call(what, self.sftp.open, temporary, "wb") as handle:
             handle.write(text.encode("utf-8"))
         self._call(what, self.sftp.posix_rename, temporary, key)
+
+
+class _Reader:
+    """An SFTP file being streamed; a dropped connection is StoreTransient."""
+
+    def __init__(self, handle, what: str) -> None:
+        self._handle, self._what = handle, what
+
+    def read(self, size: int = -1) -> bytes:
+        try:
+            return self._handle.read(size)
+        except (OSError, EOFError, paramiko.SSHException) as exc:
+            raise StoreTransient(f"{self._what}: {exc or type(exc).__name__}") from None
+
+    def close(self) -> None:
+        # Closing over a dead connection raises too; the file is done with.
+        with contextlib.suppress(OSError, EOFError, paramiko.SSHException):
+            self._handle.close()
+
+    def __enter__(self) -> _Reader:
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.close()
