@@ -306,6 +306,7 @@ def test_the_api_answers_the_file_and_task_id_a_seed_client_polls(staff, publish
             "file_id": row.pk,
             "task_id": row.task_id,
             "name": "a.csv",
+            "state": "queued",
             "inbox": "default",
             "dataset": None,
         }
