@@ -28,6 +28,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import urlencode
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_GET, require_POST
 
@@ -406,7 +407,7 @@ def home(request: HttpRequest) -> HttpResponse:
             "query": f"{query}&" if query else "",
             "upload_form": UploadForm(),
             "schedules": [
-                (schedule, _seconds_until(schedule.next_run))
+                (schedule, _seconds_until(schedule.next_run), _timing(schedule))
                 for schedule in selectors.scan_schedules()
             ],
             "days": DASHBOARD_DAYS,
@@ -417,6 +418,18 @@ def home(request: HttpRequest) -> HttpResponse:
             "live_inbox": inbox.pk if inbox else "",
         },
     )
+
+
+def _timing(schedule: selectors.ScanSchedule) -> str:
+    """Return how often an inbox is scanned, in the reader's language."""
+    current = services.inbox_schedule(inbox=schedule.inbox)
+    if current.crontab:
+        return _("crontab %(line)s") % {"line": current.crontab}
+    if current.every:
+        return ngettext(
+            "every %(count)d second", "every %(count)d seconds", current.every
+        ) % {"count": current.every}
+    return str(schedule.task.scheduler) if schedule.task else ""
 
 
 def _seconds_until(moment) -> int | None:
