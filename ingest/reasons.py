@@ -72,6 +72,24 @@ class Joined(_Node):
         return cls._make({"join": [_json_value(item) for item in items], "sep": sep})
 
 
+class Deferred:
+    """A reason not made yet: its message id and values, for the hot path.
+
+    Rendering costs a gettext lookup (microseconds); a value type refusing
+    a value makes one of these instead, and only the rejected rows that are
+    kept (:data:`~ingest.conf` ``INGEST_MAX_ROW_ERRORS``) become reasons.
+    """
+
+    __slots__ = ("msgid", "params")
+
+    def __init__(self, msgid: str, /, **params: Value) -> None:
+        self.msgid = msgid
+        self.params = params
+
+    def reason(self) -> Reason:
+        return Reason(self.msgid, **self.params)
+
+
 class Grouped:
     """A large number written with the active language's digit grouping.
 

@@ -17,7 +17,7 @@ from typing import ClassVar
 from django.db import models
 from django.utils.translation import gettext_noop
 
-from ..reasons import Joined, Reason
+from ..reasons import Deferred, Joined, Reason
 from . import upsert
 
 
@@ -55,13 +55,27 @@ class RowError(Exception):
     """One row is invalid; it is skipped and recorded.
 
     *message* is a :class:`~ingest.reasons.Reason` (or plain text from an
-    importer of one's own), translated when shown.
+    importer of one's own), translated when shown; the value types pass a
+    :class:`~ingest.reasons.Deferred` one, made into a reason only when
+    :attr:`message` is read (most rejected rows of a big file are counted,
+    not kept).
     """
 
-    def __init__(self, column: str, message: "Reason | str") -> None:
-        super().__init__(message)
+    def __init__(self, column: str, message: "Reason | Deferred | str") -> None:
+        super().__init__(column, message)
         self.column = column
-        self.message = message
+        self._message = message
+
+    @property
+    def pending(self) -> "Reason | Deferred | str":
+        """Return the message as given, a Deferred one not made yet."""
+        return self._message
+
+    @property
+    def message(self) -> "Reason | str":
+        if isinstance(self._message, Deferred):
+            self._message = self._message.reason()
+        return self._message
 
     def __str__(self) -> str:
         return str(self.message)
@@ -92,11 +106,11 @@ class Text:
         def parse(value: str) -> str:
             value = value.strip()
             if not value and not blank:
-                raise RowError(name, Reason(EMPTY, column=name))
+                raise RowError(name, Deferred(EMPTY, column=name))
             if len(value) > limit:
                 raise RowError(
                     name,
-                    Reason(
+                    Deferred(
                         gettext_noop(
                             "%(column)s is %(length)d characters; the limit is "
                             "%(limit)d"
@@ -146,12 +160,12 @@ class Integer:
                 if not value:
                     if blank:
                         return None
-                    raise RowError(name, Reason(EMPTY, column=name)) from None
+                    raise RowError(name, Deferred(EMPTY, column=name)) from None
                 number = None
             if number is None or "_" in value:  # int() takes 1_000; people don't.
                 raise RowError(
                     name,
-                    Reason(
+                    Deferred(
                         gettext_noop("%(column)s %(value)s is not a whole number"),
                         column=name,
                         value=repr(value),
@@ -160,7 +174,7 @@ class Integer:
             if not low <= number <= high:
                 raise RowError(
                     name,
-                    Reason(
+                    Deferred(
                         gettext_noop(
                             "%(column)s %(value)d is outside %(low)d..%(high)d"
                         ),
