@@ -75,8 +75,9 @@ def ledger_row(name: str, state: str = "done", **fields):
 def default_inbox(*, every: int | None = 10, crontab: str = "", enabled: bool = True):
     """Return the default inbox scheduled every *every* seconds (or *crontab*).
 
-    Made through the service staff use, so its PeriodicTask is the real one;
-    a transactional test's flush removed what the migrations made.
+    Made through the service staff use, so its PeriodicTask is the real one
+    (``migrate`` creates none; ``ingest_setup`` would, through the same
+    service).
     """
     from ingest import services
 

@@ -1,13 +1,11 @@
 """Management commands: ingest_scan, ingest_status, ingest_setup, ingest_file."""
 
-import importlib
 import io
 import json
 import re
 from pathlib import Path
 
 import pytest
-from django.apps import apps
 from django.contrib.auth.models import User
 from django.core.management import CommandError, call_command
 from django.utils import timezone
@@ -96,8 +94,6 @@ def test_ingest_status_prints_recent_files_as_a_table():
 
 
 def test_ingest_setup_creates_the_admin_from_env_and_is_idempotent(monkeypatch):
-    migration = importlib.import_module("ingest.migrations.0002_default_schedule")
-    migration.create_schedule(apps, None)
     monkeypatch.setenv("DJANGO_SUPERUSER_USERNAME", "chief")
     monkeypatch.setenv("DJANGO_SUPERUSER_PASSWORD", "a-long-secret-9")
     first = run("ingest_setup")

@@ -246,21 +246,18 @@ def test_expiry_removes_uploads_and_fails_inbox_files_unconfirmed_in_time(
     assert Path(feed.stored_path).exists()
 
 
-def test_the_migration_schedules_the_expiry_hourly_once():
-    """Migration 0040 makes the beat task; running it again adds no second one."""
-    import importlib
-
-    from django.apps import apps
+def test_the_expiry_schedule_is_created_hourly_once_and_staff_keep_it():
+    """The schedule is made once; a later run leaves what staff changed."""
     from django_celery_beat.models import PeriodicTask
 
-    migration = importlib.import_module("ingest.migrations.0040_preview")
-    PeriodicTask.objects.filter(name=migration.EXPIRE_TASK_NAME).delete()
-    migration.create_schedule(apps, None)
-    migration.create_schedule(apps, None)
-
+    assert services.previews_schedule_ensure() is True
+    assert services.previews_schedule_ensure() is False
     (task,) = PeriodicTask.objects.filter(task="ingest.tasks.expire_previews")
     assert (task.interval.every, task.interval.period) == (1, "hours")
     assert task.enabled
+    PeriodicTask.objects.filter(pk=task.pk).update(enabled=False)
+    assert services.previews_schedule_ensure() is False
+    assert not PeriodicTask.objects.get(pk=task.pk).enabled
 
 
 def test_a_preview_of_content_already_imported_says_so_and_imports_nothing(
