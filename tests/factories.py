@@ -10,6 +10,7 @@ from pathlib import Path
 from django.conf import settings
 
 BOOKS_HEADER = "title,author,year\n"
+JOURNALS_HEADER = "issn,title,year\n"
 
 
 def drop(
@@ -26,7 +27,18 @@ def drop(
 
 
 def books_csv(*rows: tuple[str, str, object]) -> str:
+    """Return a catalogue books file of (title, author, year) rows."""
     return BOOKS_HEADER + "".join(f"{t},{a},{y}\n" for t, a, y in rows)
+
+
+def journals_csv(*rows: tuple[str, str, object]) -> str:
+    """Return a test-only journals file of (issn, title, year) rows."""
+    return JOURNALS_HEADER + "".join(f"{i},{t},{y}\n" for i, t, y in rows)
+
+
+def issn(number: int) -> str:
+    """Return a distinct ISSN-shaped key for *number* (below 10**8)."""
+    return f"{number // 10_000:04d}-{number % 10_000:04d}"
 
 
 @contextlib.contextmanager
