@@ -366,6 +366,11 @@ class Importer:
         measuring (the catalogue's books) yields its own.
         """
         rng = random.Random(seed)
+        keys = {
+            column.name: _sample_key_spelling(column, seed=seed, rows=rows)
+            for column in self.columns
+            if column.name in self.natural_key and isinstance(column.type, Text)
+        }
         for number in range(rows):
             row = []
             for column in self.columns:
@@ -373,10 +378,8 @@ class Importer:
                     high = column.type.maximum
                     high = high() if callable(high) else high
                     row.append(str(rng.randint(column.type.minimum, high)))
-                elif column.name in self.natural_key:
-                    row.append(
-                        f"{column.name} {seed}-{number}"[: column.type.max_length]
-                    )
+                elif column.name in keys:
+                    row.append(keys[column.name](number))
                 else:
                     text = f"{column.name} {rng.randrange(max(1, pool))}"
                     row.append(text[: column.type.max_length])
@@ -454,6 +457,33 @@ class Importer:
             key=[target[name] for name in self.natural_key],
             distinct=distinct,
         )
+
+
+def _sample_key_spelling(
+    column: Column, *, seed: int, rows: int
+) -> Callable[[int], str]:
+    """Return how the benchmark spells natural-key value *number* of *column*.
+
+    Readable (``name 7-42``) when the longest of the *rows* keys fits the
+    column, else seed and number in base 36 (``7-wi``): a nine-character
+    ISSN holds millions. One spelling per file keeps the keys distinct; a
+    key is never cut to fit, since a cut key would repeat another.
+    """
+    readable = f"{column.name} {seed}-{{}}".format
+    if len(readable(max(rows - 1, 0))) <= column.type.max_length:
+        return readable
+    prefix = f"{_base36(seed)}-"
+    return lambda number: prefix + _base36(number)
+
+
+def _base36(number: int) -> str:
+    digits = "0123456789abcdefghijklmnopqrstuvwxyz"
+    text = ""
+    while True:
+        number, digit = divmod(number, 36)
+        text = digits[digit] + text
+        if not number:
+            return text
 
 
 #: A rejected row keeps at most this many fields of this many characters:

@@ -28,6 +28,7 @@ from django.db import InterfaceError, OperationalError, connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
+from django_celery_beat.models import IntervalSchedule, PeriodicTask
 
 from .. import conf, locks, storage
 from ..importers import FileRejected, Importer
@@ -53,6 +54,9 @@ logger = logging.getLogger(__name__)
 State = InboxFile.State
 #: Rows shown as they would be imported.
 PREVIEW_ROWS = 50
+#: The hourly schedule ``ingest_setup`` creates (staff may change or disable it).
+EXPIRE_TASK_NAME = "Expire previews"
+EXPIRE_TASK = "ingest.tasks.expire_previews"
 
 
 class PreviewRefused(Exception):
@@ -399,3 +403,26 @@ def previews_repair(*, folder: Path) -> int:
                 preview_publish(file_id, task_id)
                 resent += 1
     return resent
+
+
+def previews_schedule_ensure() -> bool:
+    """Create the hourly "Expire previews" schedule once; return if it was new.
+
+    Staff own it afterwards: a changed interval or a disabled schedule stays so.
+    """
+    interval, _created = IntervalSchedule.objects.get_or_create(
+        every=1, period=IntervalSchedule.HOURS
+    )
+    _task, created = PeriodicTask.objects.get_or_create(
+        name=EXPIRE_TASK_NAME,
+        defaults={
+            "task": EXPIRE_TASK,
+            "interval": interval,
+            "kwargs": "{}",
+            # An expiry that waited this long behind busy workers is moot:
+            # the next hour's is on its way.
+            "expire_seconds": 600,
+            "description": "Remove previews not confirmed within INGEST_PREVIEW_KEEP.",
+        },
+    )
+    return created

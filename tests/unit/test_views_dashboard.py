@@ -49,7 +49,7 @@ def reader(client):
 
 @pytest.fixture
 def default_schedule() -> PeriodicTask:
-    """Recreate the default inbox: a transactional test flushes migration data."""
+    """Create the default inbox and its schedule: ``migrate`` made none."""
     return default_inbox().periodic_task
 
 

@@ -1,4 +1,9 @@
-"""Prepare a fresh installation: migrate, the default inbox, an admin login."""
+"""Prepare a fresh installation: migrate, the folders, the default inbox and
+its schedule, the engine's other schedules, an admin login.
+
+``migrate`` creates no schedule: this command does, once; staff own them
+afterwards.
+"""
 
 import os
 import secrets
@@ -14,9 +19,10 @@ from ingest import conf, services, storage
 
 class Command(BaseCommand):
     help = _(
-        "Migrate, create the inbox folders and an admin user (from "
-        "DJANGO_SUPERUSER_USERNAME/PASSWORD, or a generated password it prints). "
-        "Safe to run again."
+        "Migrate; create the inbox folders, the default inbox with its scan "
+        "schedule, the retention and preview-expiry schedules, and an admin user "
+        "(from DJANGO_SUPERUSER_USERNAME/PASSWORD, or a generated password it "
+        "prints). Safe to run again."
     )
 
     def handle(self, *args, **options):
@@ -44,6 +50,13 @@ class Command(BaseCommand):
                     'Created the daily "Apply retention" schedule (03:30; deletes '
                     "nothing unless INGEST_ARCHIVE_KEEP_DAYS or "
                     "INGEST_LEDGER_KEEP_DAYS is set)."
+                )
+            )
+        if services.previews_schedule_ensure():
+            self.stdout.write(
+                gettext(
+                    'Created the hourly "Expire previews" schedule '
+                    "(INGEST_PREVIEW_KEEP)."
                 )
             )
         username = os.environ.get("DJANGO_SUPERUSER_USERNAME", "admin")
