@@ -19,7 +19,7 @@ from django.utils import timezone, translation
 
 from ingest import services
 from ingest.models import InboxFile, RowRejection
-from tests.factories import books_csv, drop, ledger_row
+from tests.factories import drop, journals_csv, ledger_row
 
 pytestmark = pytest.mark.django_db(transaction=True, databases="__all__")
 
@@ -30,11 +30,11 @@ NBSP = "\xa0"
 #: A header no dataset fits: its reason is built from several parts.
 NO_DATASET = "colour,size\nzebra-striped,3\n"
 #: Three good rows and one bad year: rejected, the file imported.
-ONE_BAD = books_csv(
-    ("Кобзар", "Тарас Шевченко", 1840),
-    ("Лісова пісня", "Леся Українка", 1911),
-    ("Захар Беркут", "Іван Франко", 1883),
-    ("Погана", "Хтось", "abc"),
+ONE_BAD = journals_csv(
+    ("0028-0836", "Nature", 1869),
+    ("0036-8075", "Science", 1880),
+    ("1234-5678", "Всесвіт", 1925),
+    ("8765-4321", "Поганий", "abc"),
 )
 
 
@@ -163,7 +163,7 @@ def test_the_same_failed_file_reads_in_english_and_in_ukrainian(staff, eager):
     ukrainian = error_shown(staff.get(page, **UK))
     assert english.startswith('Header "colour, size" matches no dataset: ')
     assert ukrainian.startswith("Заголовок «colour, size» не відповідає жодному ")
-    assert "бракує: title, author, year" in ukrainian
+    assert "бракує: issn, title" in ukrainian
     assert "matches" not in ukrainian and "needs" not in ukrainian
     detail = reverse("ingest:file-detail", args=[row.pk])
     assert "не відповідає" in staff.get(detail, **UK).json()["error_display"]
@@ -180,7 +180,7 @@ def test_a_reason_recorded_during_a_ukrainian_request_is_stored_in_the_sites(eag
 
 
 def test_rejected_rows_read_in_each_readers_language(staff, eager):
-    row = imported("books.csv", ONE_BAD)
+    row = imported("journals.csv", ONE_BAD)
     assert row.state == State.DONE and row.rows_rejected == 1
     rejection = RowRejection.objects.get(file=row)
     assert rejection.message == "year 'abc' is not a whole number"
@@ -220,9 +220,9 @@ def test_the_failure_note_beside_the_file_is_in_its_inboxs_language(eager):
 
 
 def test_emails_use_the_sites_language_by_default(eager):
-    imported("books.csv", ONE_BAD)
+    imported("journals.csv", ONE_BAD)
     (message,) = mail.outbox
-    assert message.subject.startswith("Import finished: books.csv — 3 imported")
+    assert message.subject.startswith("Import finished: journals.csv — 3 imported")
     html = message.alternatives[0][0]
     assert '<html lang="en">' in html
 
@@ -231,10 +231,10 @@ def test_emails_use_the_inboxs_language(eager):
     inbox = services.inbox_default()
     inbox.language = "uk"
     inbox.save(update_fields=["language"])
-    imported("books.csv", ONE_BAD)
+    imported("journals.csv", ONE_BAD)
     (message,) = mail.outbox
     assert message.subject.startswith(
-        "Імпорт завершено: books.csv — успішно імпортовано 3, оновлено 0, "
+        "Імпорт завершено: journals.csv — успішно імпортовано 3, оновлено 0, "
         "відхилено рядків: 1, "
     )
     assert message.subject.endswith(" с")
@@ -258,9 +258,9 @@ def test_an_email_about_a_failure_is_in_the_inboxs_language(eager):
 
 def test_the_site_language_sets_the_emails_of_inboxes_without_one(eager, settings):
     settings.LANGUAGE_CODE = "uk"
-    imported("books.csv", ONE_BAD)
+    imported("journals.csv", ONE_BAD)
     (message,) = mail.outbox
-    assert message.subject.startswith("Імпорт завершено: books.csv")
+    assert message.subject.startswith("Імпорт завершено: journals.csv")
 
 
 # --- Forms, admin, commands -----------------------------------------------
