@@ -145,7 +145,7 @@ def test_scan_now_in_the_admin_queues_a_scan_of_each_selected_inbox(
         follow=True,
     )
     assert [c["kwargs"] for c in published] == [{"inbox_id": inbox.pk}]
-    assert "Scan of 1 inbox(es) queued." in response.content.decode()
+    assert "Scan of 1 inbox queued." in response.content.decode()
 
 
 @pytest.mark.django_db(transaction=True, databases="__all__")

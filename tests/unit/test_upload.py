@@ -69,6 +69,38 @@ def test_an_upload_is_imported_by_the_worker_path(eager):
     assert Path(row.stored_path).exists() and "/archive/" in row.stored_path
 
 
+def test_an_upload_to_a_preview_first_inbox_waits_in_preview(published):
+    """An inbox that holds its files for a person holds its uploads too."""
+    held = services.inbox_default()
+    held.preview_first = True
+    held.save(update_fields=["preview_first"])
+    row = services.file_upload(name="books.csv", chunks=[GOOD.encode()], inbox=held)
+    assert row.state == State.PREVIEW
+    assert [call["task"] for call in published] == ["ingest.tasks.preview_file"]
+    assert row.processing_path.read_text() == GOOD
+    assert not Journal.objects.exists()
+
+
+def test_the_upload_form_says_a_preview_first_upload_waits_for_a_person(
+    staff, published
+):
+    held = services.inbox_default()
+    held.preview_first = True
+    held.save(update_fields=["preview_first"])
+    response = staff.post(
+        reverse("ingest:upload"),
+        {"file": upload("books.csv", GOOD), "inbox": held.pk},
+        follow=True,
+    )
+    row = InboxFile.objects.get()
+    assert row.state == State.PREVIEW
+    assert "previews files first: confirm it to import" in response.content.decode()
+    answer = staff.post(
+        reverse("ingest:import"), {"file": upload("more.csv", GOOD), "inbox": held.pk}
+    ).json()
+    assert answer["files"][0]["state"] == "preview"
+
+
 def test_a_scan_after_an_upload_does_not_import_it_again(published):
     row = services.file_upload(name="journals.csv", chunks=[GOOD.encode()])
     summary = services.inbox_scan()
@@ -319,6 +351,7 @@ def test_the_api_answers_the_file_and_task_id_a_seed_client_polls(staff, publish
             "file_id": row.pk,
             "task_id": row.task_id,
             "name": "a.csv",
+            "state": "queued",
             "inbox": "default",
             "dataset": None,
         }
