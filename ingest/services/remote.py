@@ -25,12 +25,15 @@ from collections import Counter
 from pathlib import Path
 
 from django.db import IntegrityError
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from .. import conf
 from ..importers import FileRejected
+from ..languages import file_language
 from ..models import Inbox, InboxFile
+from ..reasons import Grouped, Reason
 from ..stores import (
     ARCHIVE_DIRNAME,
     FAILED_DIRNAME,
@@ -171,6 +174,8 @@ def _remote_repair(*, store: Store, folder: str, seen: set[str]) -> Counter[str]
     Only called after a complete listing, so an outage or a refused
     request never marks a file lost.
     """
+    from .scan import _vanished
+
     repaired: Counter[str] = Counter()
     now = timezone.now()
     in_inbox = InboxFile.objects.filter(folder=folder)
@@ -178,12 +183,7 @@ def _remote_repair(*, store: Store, folder: str, seen: set[str]) -> Counter[str]
         # Its version is cleared: should the same object come back, it is new.
         repaired["vanished"] += InboxFile.objects.filter(
             pk=row.pk, state=State.DISCOVERED, version=row.version
-        ).update(
-            state=State.FAILED,
-            finished_at=now,
-            version="",
-            error=_("The file disappeared from the inbox before it was taken."),
-        )
+        ).update(state=State.FAILED, finished_at=now, version="", **_vanished())
     # A re-import's copy left in processing by a crash before its move.
     processing = store.list(store.location.child(PROCESSING_DIRNAME))
     ids = [_id_prefix(item.name) for item in processing]
@@ -237,9 +237,15 @@ def remote_fetch(row: InboxFile) -> Path:
         key, found = _located(store, row)
         if found.size > conf.max_file_size():
             raise FileRejected(
-                f"The file is {found.size:,} bytes, more than the "
-                f"{conf.max_file_size():,} allowed (INGEST_MAX_FILE_SIZE); split "
-                "it into smaller files."
+                Reason(
+                    gettext_noop(
+                        "The file is %(size)s bytes, more than the %(limit)s "
+                        "allowed (INGEST_MAX_FILE_SIZE); split it into smaller "
+                        "files."
+                    ),
+                    size=Grouped(found.size),
+                    limit=Grouped(conf.max_file_size()),
+                )
             )
         try:
             store.fetch(key, target, version=found.version, size=found.size)
@@ -274,18 +280,21 @@ def _processing_key(location: Location, row: InboxFile) -> str:
     return location.child(f"{PROCESSING_DIRNAME}{row.pk}-{row.name}")
 
 
-def _changed_text(row: InboxFile) -> str:
-    return _(
-        "The object changed after it was registered; nothing was imported from "
-        "this version. Its new version is registered as a new file."
+def _changed_text(row: InboxFile) -> Reason:
+    return Reason(
+        gettext_noop(
+            "The object changed after it was registered; nothing was imported "
+            "from this version. Its new version is registered as a new file."
+        )
     )
 
 
-def _gone_text(row: InboxFile) -> str:
-    return _("The file is gone: neither %(inbox)s nor %(stored)s exists.") % {
-        "inbox": row.inbox_path,
-        "stored": row.stored_path or _("(no other copy)"),
-    }
+def _gone_text(row: InboxFile) -> Reason:
+    return Reason(
+        gettext_noop("The file is gone: neither %(path)s nor %(other)s exists."),
+        path=row.inbox_path,
+        other=row.stored_path or Reason(gettext_noop("(no other copy)")),
+    )
 
 
 def spool_clear(row: InboxFile) -> None:
@@ -333,7 +342,9 @@ def _settle(store: Store, row: InboxFile) -> None:
             return
         break
     if row.state == State.FAILED:
-        store.write_text(f"{target}.error.txt", file_failure_paragraph(row) + "\n")
+        with translation.override(file_language(row)):
+            text = file_failure_paragraph(row) + "\n"
+        store.write_text(f"{target}.error.txt", text)
 
 
 __all__ = [
