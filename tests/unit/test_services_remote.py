@@ -11,14 +11,14 @@ import pytest
 from django.core import mail
 from django_celery_results.models import TaskResult
 
-from catalogue.models import Book
 from ingest import conf, selectors, services, tasks
 from ingest.models import Inbox, InboxFile
 from ingest.stores import StorePermanent, StoreTransient
 from ingest.stores.s3 import S3Store
 from ingest.stores.sftp import SftpStore
-from tests.factories import books_csv
+from tests.factories import issn, journals_csv
 from tests.remote_servers import free_port
+from tests.testapp.models import Journal
 
 pytestmark = pytest.mark.django_db(transaction=True, databases="__all__")
 
@@ -37,19 +37,17 @@ def _archived(remote) -> list[str]:
 
 def test_a_remote_file_is_imported_archived_and_emailed_once(eager, remote_folder):
     inbox = _inbox(remote_folder)
-    remote_folder.put(
-        "books.csv", books_csv(("Кобзар", "Тарас Шевченко", 1840)).encode()
-    )
+    remote_folder.put("journals.csv", journals_csv((issn(1), "Кобзар", 1840)).encode())
     summary = services.inbox_scan(inbox=inbox)
     assert summary["queued"] == 1
     row = InboxFile.objects.get()
     assert row.state == State.DONE and row.rows_imported == 1
-    assert row.version and row.inbox_path == remote_folder.url + "books.csv"
+    assert row.version and row.inbox_path == remote_folder.url + "journals.csv"
     day = datetime.date.today().strftime("%Y/%m/%d")
-    assert _archived(remote_folder) == [f"archive/{day}/{row.pk}-books.csv"]
-    assert row.stored_path == remote_folder.url + f"archive/{day}/{row.pk}-books.csv"
-    assert "books.csv" not in remote_folder.keys()
-    assert Book.objects.get().title == "Кобзар"
+    assert _archived(remote_folder) == [f"archive/{day}/{row.pk}-journals.csv"]
+    assert row.stored_path == remote_folder.url + f"archive/{day}/{row.pk}-journals.csv"
+    assert "journals.csv" not in remote_folder.keys()
+    assert Journal.objects.get().title == "Кобзар"
     assert len(mail.outbox) == 1
     again = services.inbox_scan(inbox=inbox)
     assert again["seen"] == 0 and InboxFile.objects.count() == 1
@@ -61,7 +59,7 @@ def test_a_remote_file_is_taken_when_two_listings_a_minimum_age_apart_agree(
     published, remote_folder
 ):
     inbox = _inbox(remote_folder, min_file_age=30)
-    remote_folder.put("books.csv", books_csv(("A", "B", 2000)).encode())
+    remote_folder.put("journals.csv", journals_csv((issn(1), "A", 2000)).encode())
     assert services.inbox_scan(inbox=inbox)["waiting"] == 1
     assert services.inbox_scan(inbox=inbox)["waiting"] == 1
     row = InboxFile.objects.get()
@@ -73,21 +71,24 @@ def test_a_remote_file_is_taken_when_two_listings_a_minimum_age_apart_agree(
     assert services.inbox_scan(inbox=inbox)["queued"] == 1
     assert InboxFile.objects.get().state == State.QUEUED
     # The claim is the ledger's, not a move: the object stays where it is.
-    assert remote_folder.keys() == ["books.csv"]
+    assert remote_folder.keys() == ["journals.csv"]
     assert services.inbox_scan(inbox=inbox).get("taken") == 1
     assert InboxFile.objects.count() == 1
 
 
 def test_a_remote_file_replaced_while_waiting_waits_again(published, remote_folder):
     inbox = _inbox(remote_folder, min_file_age=30)
-    remote_folder.put("books.csv", books_csv(("A", "B", 2000)).encode())
+    remote_folder.put("journals.csv", journals_csv((issn(1), "A", 2000)).encode())
     services.inbox_scan(inbox=inbox)
     row = InboxFile.objects.get()
     InboxFile.objects.filter(pk=row.pk).update(
         discovered_at=row.discovered_at - datetime.timedelta(seconds=31)
     )
     time.sleep(1.1)
-    remote_folder.put("books.csv", books_csv(("A", "B", 2000), ("C", "D", 1)).encode())
+    remote_folder.put(
+        "journals.csv",
+        journals_csv((issn(1), "A", 2000), (issn(3), "C", 1999)).encode(),
+    )
     assert services.inbox_scan(inbox=inbox)["changing"] == 1
     assert InboxFile.objects.get().state == State.DISCOVERED
     assert InboxFile.objects.get().version != row.version
@@ -109,19 +110,20 @@ def test_a_bad_remote_file_goes_to_failed_with_its_reason(eager, remote_folder):
 
 def test_a_changed_object_under_an_imported_key_is_a_new_file(eager, remote_folder):
     inbox = _inbox(remote_folder)
-    remote_folder.put("books.csv", books_csv(("A", "B", 2000)).encode())
+    remote_folder.put("journals.csv", journals_csv((issn(1), "A", 2000)).encode())
     services.inbox_scan(inbox=inbox)
     time.sleep(1.1)
-    remote_folder.put("books.csv", books_csv(("C", "D", 2001)).encode())
+    remote_folder.put("journals.csv", journals_csv((issn(3), "C", 2001)).encode())
     services.inbox_scan(inbox=inbox)
     time.sleep(1.1)
-    remote_folder.put("books.csv", books_csv(("C", "D", 2001)).encode())
+    remote_folder.put("journals.csv", journals_csv((issn(3), "C", 2001)).encode())
     services.inbox_scan(inbox=inbox)
     states = list(InboxFile.objects.order_by("pk").values_list("state", flat=True))
     assert states == [State.DONE, State.DONE, State.DUPLICATE]
-    assert sorted(Book.objects.values_list("title", flat=True)) == ["A", "C"]
+    assert sorted(Journal.objects.values_list("title", flat=True)) == ["A", "C"]
     assert (
-        len(_archived(remote_folder)) == 3 and "books.csv" not in remote_folder.keys()
+        len(_archived(remote_folder)) == 3
+        and "journals.csv" not in remote_folder.keys()
     )
 
 
@@ -152,16 +154,16 @@ def test_a_crash_between_copy_and_delete_is_finished_by_the_next_scan(
     eager, remote_folder, crash_before_move
 ):
     inbox = _inbox(remote_folder)
-    remote_folder.put("books.csv", books_csv(("A", "B", 2000)).encode())
+    remote_folder.put("journals.csv", journals_csv((issn(1), "A", 2000)).encode())
     services.inbox_scan(inbox=inbox)
     row = InboxFile.objects.get()
     assert row.state == State.DONE and crash_before_move
-    assert "books.csv" in remote_folder.keys()  # Still under its inbox key.
+    assert "journals.csv" in remote_folder.keys()  # Still under its inbox key.
     summary = services.inbox_scan(inbox=inbox)
     assert summary["settled"] == 1 and "queued" not in summary
     assert remote_folder.keys() == [key for key in _archived(remote_folder)]
     assert len(_archived(remote_folder)) == 1
-    assert InboxFile.objects.count() == 1 and Book.objects.count() == 1
+    assert InboxFile.objects.count() == 1 and Journal.objects.count() == 1
     assert InboxFile.objects.get().attempts == 1 and len(mail.outbox) == 1
 
 
@@ -169,7 +171,7 @@ def test_a_refused_scan_says_why_and_marks_no_file_lost(
     published, s3_folder, seaweedfs
 ):
     inbox = _inbox(s3_folder, min_file_age=30)
-    s3_folder.put("books.csv", books_csv(("A", "B", 2000)).encode())
+    s3_folder.put("journals.csv", journals_csv((issn(1), "A", 2000)).encode())
     services.inbox_scan(inbox=inbox)
     Inbox.objects.filter(pk=inbox.pk).update(
         access_key=seaweedfs.denied_key, secret=seaweedfs.denied_secret
@@ -204,7 +206,7 @@ def test_an_unreachable_store_is_transient_and_marks_no_file_lost(
     settings.INGEST_REMOTE_RETRIES = 1
     settings.INGEST_REMOTE_TIMEOUT = 2
     inbox = _inbox(remote_folder, min_file_age=30)
-    remote_folder.put("books.csv", books_csv(("A", "B", 2000)).encode())
+    remote_folder.put("journals.csv", journals_csv((issn(1), "A", 2000)).encode())
     services.inbox_scan(inbox=inbox)
     if remote_folder.scheme == "s3":
         Inbox.objects.filter(pk=inbox.pk).update(
@@ -227,7 +229,7 @@ def test_an_import_cut_by_the_network_is_retried_not_failed(
     published, remote_folder, monkeypatch
 ):
     inbox = _inbox(remote_folder)
-    remote_folder.put("books.csv", books_csv(("A", "B", 2000)).encode())
+    remote_folder.put("journals.csv", journals_csv((issn(1), "A", 2000)).encode())
     services.inbox_scan(inbox=inbox)
     row = InboxFile.objects.get()
     backend = S3Store if remote_folder.scheme == "s3" else SftpStore
@@ -248,15 +250,15 @@ def test_an_import_cut_by_the_network_is_retried_not_failed(
             with pytest.raises(StoreTransient):
                 services.file_import(file_id=row.pk, task_id=row.task_id)
     outcome = services.file_import(file_id=row.pk, task_id=row.task_id)
-    assert outcome["status"] == "done" and Book.objects.count() == 1
-    assert "books.csv" not in remote_folder.keys()
+    assert outcome["status"] == "done" and Journal.objects.count() == 1
+    assert "journals.csv" not in remote_folder.keys()
 
 
 def test_a_reimport_reads_the_archived_object_and_archives_it_again(
     eager, remote_folder
 ):
     inbox = _inbox(remote_folder)
-    remote_folder.put("books.csv", books_csv(("A", "B", 2000)).encode())
+    remote_folder.put("journals.csv", journals_csv((issn(1), "A", 2000)).encode())
     services.inbox_scan(inbox=inbox)
     services.files_requeue(files=InboxFile.objects.all())
     row = InboxFile.objects.get()
