@@ -73,6 +73,8 @@ class InboxAdmin(admin.ModelAdmin):
                     "secret",
                     "ssh_key",
                     "known_hosts",
+                    "archive_folder",
+                    "failed_folder",
                     "last_scan_error",
                 ],
             },

@@ -247,6 +247,8 @@ class InboxForm(forms.ModelForm):
             "secret",
             "ssh_key",
             "known_hosts",
+            "archive_folder",
+            "failed_folder",
         ]
         widgets = {
             "secret": forms.PasswordInput(render_value=False),
@@ -338,6 +340,7 @@ class InboxForm(forms.ModelForm):
         )
         if every and crontab:
             raise ValidationError(_("Give an interval or a crontab line, not both."))
+        self._destinations_clean(data)
         if data.get("preview_first") and "://" in (data.get("folder") or ""):
             self.add_error(
                 "preview_first",
@@ -351,6 +354,33 @@ class InboxForm(forms.ModelForm):
             except ValidationError as exc:
                 self.add_error("scan_crontab", exc)
         return data
+
+    def _destinations_clean(self, data: dict) -> None:
+        """Refuse archive/failed folders that are not on the inbox's own store."""
+        from .stores import is_remote, location_parse
+
+        folder = data.get("folder") or ""
+        for name in ("archive_folder", "failed_folder"):
+            value = (data.get(name) or "").strip()
+            if not value:
+                data[name] = ""
+                continue
+            if not is_remote(folder):
+                self.add_error(name, _("Only for s3:// and sftp:// folders."))
+                continue
+            try:
+                destination, inbox = location_parse(value), location_parse(folder)
+            except ValueError as exc:
+                self.add_error(name, str(exc))
+                continue
+            if not destination.same_store(inbox):
+                self.add_error(
+                    name, _("Give a folder on the inbox's own bucket or server.")
+                )
+            elif destination.root == inbox.root:
+                self.add_error(name, _("Give another folder than the inbox itself."))
+            else:
+                data[name] = destination.url
 
     def schedule(self) -> "services.Schedule":
         """Return the schedule the form asks for."""

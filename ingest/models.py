@@ -175,6 +175,24 @@ class Inbox(models.Model):
             "INGEST_SFTP_KNOWN_HOSTS. An unknown host key is refused."
         ),
     )
+    archive_folder = models.CharField(
+        _("archive folder"),
+        max_length=1024,
+        blank=True,
+        help_text=_(
+            "For s3:// and sftp:// folders: where imported files go, on the same "
+            "bucket or server; blank = archive/ inside the folder."
+        ),
+    )
+    failed_folder = models.CharField(
+        _("failed folder"),
+        max_length=1024,
+        blank=True,
+        help_text=_(
+            "For s3:// and sftp:// folders: where files that could not be "
+            "imported go; blank = failed/ inside the folder."
+        ),
+    )
     #: Why the last scan could not list the folder; "" once one could.
     last_scan_error = models.TextField(_("last scan error"), blank=True)
     language = models.CharField(

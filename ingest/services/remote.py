@@ -204,17 +204,27 @@ def _id_prefix(name: str) -> int | None:
 def remote_destination(row: InboxFile, *, failed: bool, when: datetime.datetime) -> str:
     """Return the archive (or failed) URL of a remote file finished at *when*.
 
-    ``archive/YYYY/MM/DD/<id>-<name>`` and ``failed/<id>-<name>`` inside
-    the inbox folder, which its listing (never recursive) does not show.
+    ``YYYY/MM/DD/<id>-<name>`` under the inbox's archive folder and
+    ``<id>-<name>`` under its failed folder, on the same store: by default
+    ``archive/`` and ``failed/`` inside the inbox folder, which its listing
+    (never recursive) does not show.
     """
+    inbox = row.inbox
     location = location_parse(row.folder)
     if failed:
-        return location.url_for(location.child(f"{FAILED_DIRNAME}{row.pk}-{row.name}"))
+        root = _root(location, inbox.failed_folder if inbox else "", FAILED_DIRNAME)
+        return location.url_for(f"{root}{row.pk}-{row.name}")
     local = timezone.localtime(when) if timezone.is_aware(when) else when
     day = local.strftime("%Y/%m/%d")
-    return location.url_for(
-        location.child(f"{ARCHIVE_DIRNAME}{day}/{row.pk}-{row.name}")
-    )
+    root = _root(location, inbox.archive_folder if inbox else "", ARCHIVE_DIRNAME)
+    return location.url_for(f"{root}{day}/{row.pk}-{row.name}")
+
+
+def _root(location: Location, folder: str, default: str) -> str:
+    """Return the key prefix of a destination folder *folder* ("" = default)."""
+    if folder:
+        return location_parse(folder).root
+    return location.child(default)
 
 
 def spool_path(row: InboxFile) -> Path:

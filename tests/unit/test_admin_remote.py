@@ -134,3 +134,29 @@ def test_ingest_imports_without_boto3_and_paramiko():
         [sys.executable, "-c", code], capture_output=True, text=True, timeout=120
     )
     assert done.returncode == 0, done.stderr
+
+
+def test_archive_and_failed_folders_must_be_on_the_inboxs_own_store(admin_client):
+    response = admin_client.post(
+        reverse(ADD),
+        remote_form(
+            archive_folder="s3://other-bucket/archive/",
+            failed_folder="s3://partner-drop/incoming/",
+        ),
+    )
+    page = response.content.decode()
+    assert "on the inbox&#x27;s own bucket or server" in page
+    assert "another folder than the inbox itself" in page
+    response = admin_client.post(
+        reverse(ADD),
+        remote_form(
+            archive_folder="s3://partner-drop/done",
+            failed_folder="s3://partner-drop/bad/",
+        ),
+    )
+    assert response.status_code == 302, response.content.decode()
+    inbox = Inbox.objects.get(name="partners")
+    assert (inbox.archive_folder, inbox.failed_folder) == (
+        "s3://partner-drop/done/",
+        "s3://partner-drop/bad/",
+    )

@@ -270,3 +270,25 @@ def test_a_reimport_reads_the_archived_object_and_archives_it_again(
 def test_the_watcher_leaves_remote_inboxes_to_the_scan(remote_folder):
     _inbox(remote_folder)
     assert [w.inbox.name for w in selectors.inboxes_watched()] == []
+
+
+def test_archive_and_failed_folders_set_separately_are_used(eager, remote_folder):
+    inbox = _inbox(
+        remote_folder,
+        archive_folder=remote_folder.url + "imported/",
+        failed_folder=remote_folder.url + "rejected/",
+    )
+    remote_folder.put("journals.csv", journals_csv((issn(1), "A", 2000)).encode())
+    remote_folder.put("people.csv", b"nme,birth_yr\nAnn,1900\n")
+    services.inbox_scan(inbox=inbox)
+    done = InboxFile.objects.get(name="journals.csv")
+    failed = InboxFile.objects.get(name="people.csv")
+    day = datetime.date.today().strftime("%Y/%m/%d")
+    assert remote_folder.keys() == sorted(
+        [
+            f"imported/{day}/{done.pk}-journals.csv",
+            f"rejected/{failed.pk}-people.csv",
+            f"rejected/{failed.pk}-people.csv.error.txt",
+        ]
+    )
+    assert services.inbox_scan(inbox=inbox)["seen"] == 0
