@@ -16,6 +16,8 @@ import re
 from dataclasses import dataclass
 from urllib.parse import unquote, urlsplit
 
+from django.utils.translation import gettext as _
+
 from .base import (
     ObjectChanged,
     Store,
@@ -114,38 +116,60 @@ def location_parse(url: str) -> Location:
     parts = urlsplit(url.strip())
     scheme = parts.scheme.lower()
     if scheme not in SCHEMES:
-        raise ValueError(f"{url!r}: not an s3:// or sftp:// URL.")
+        raise ValueError(
+            _("%(url)s: not an s3:// or sftp:// URL.") % {"url": repr(url)}
+        )
     if parts.password is not None:
         raise ValueError(
-            f"{scheme}:// URL with a password: put the password in the inbox's "
-            "secret field, never in the folder."
+            _(
+                "%(scheme)s:// URL with a password: put the password in the "
+                "inbox's secret field, never in the folder."
+            )
+            % {"scheme": scheme}
         )
     if parts.query or parts.fragment:
-        raise ValueError(f"{url!r}: a folder URL has no ?query or #fragment.")
+        raise ValueError(
+            _("%(url)s: a folder URL has no ?query or #fragment.") % {"url": repr(url)}
+        )
     path = unquote(parts.path)
     if ".." in path.split("/"):
-        raise ValueError(f"{url!r} contains '..'; give the folder's real path.")
+        raise ValueError(
+            _("%(url)s contains '..'; give the folder's real path.")
+            % {"url": repr(url)}
+        )
     if scheme == "s3":
         bucket = parts.netloc
         if not _BUCKET.match(bucket):
-            raise ValueError(f"{bucket!r} is not a valid S3 bucket name.")
+            raise ValueError(
+                _("%(bucket)s is not a valid S3 bucket name.")
+                % {"bucket": repr(bucket)}
+            )
         prefix = path.lstrip("/")
         if prefix and not prefix.endswith("/"):
             prefix += "/"
         return Location(scheme="s3", host=bucket, root=prefix)
     if not parts.hostname:
-        raise ValueError(f"{url!r}: give the server, sftp://user@host/path/.")
+        raise ValueError(
+            _("%(url)s: give the server, sftp://user@host/path/.") % {"url": repr(url)}
+        )
     if not parts.username:
-        raise ValueError(f"{url!r}: give the user, sftp://user@host/path/.")
+        raise ValueError(
+            _("%(url)s: give the user, sftp://user@host/path/.") % {"url": repr(url)}
+        )
     try:
         port = parts.port or 22
     except ValueError:
-        raise ValueError(f"{url!r}: the port is not a number.") from None
+        raise ValueError(
+            _("%(url)s: the port is not a number.") % {"url": repr(url)}
+        ) from None
     root = path if path.endswith("/") else path + "/"
     if not root.startswith("/") or root == "/":
         raise ValueError(
-            f"{url!r}: give an absolute folder on the server, "
-            "sftp://user@host/path/to/inbox/."
+            _(
+                "%(url)s: give an absolute folder on the server, "
+                "sftp://user@host/path/to/inbox/."
+            )
+            % {"url": repr(url)}
         )
     return Location(
         scheme="sftp",
@@ -197,10 +221,10 @@ def library_missing(scheme: str) -> str:
     module, extra = SCHEMES[scheme]
     if importlib.util.find_spec(module) is not None:
         return ""
-    return (
-        f"{scheme}:// inboxes need {module}: pip install 'inbox-ingest[{extra}]' "
-        f"(or {module} itself)."
-    )
+    return _(
+        "%(scheme)s:// inboxes need %(module)s: pip install "
+        "'inbox-ingest[%(extra)s]' (or %(module)s itself)."
+    ) % {"scheme": scheme, "module": module, "extra": extra}
 
 
 def store_open(folder: str, credentials: Credentials) -> Store:
