@@ -49,7 +49,7 @@ from ..reasons import (
 )
 from ..stores import StoreTransient
 from .dispatch import import_publish, notify_publish
-from .remote import remote_destination, remote_fetch, remote_settle, spool_clear
+from .remote_files import remote_destination, remote_fetch, remote_settle, spool_clear
 
 logger = logging.getLogger(__name__)
 
