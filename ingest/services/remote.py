@@ -129,10 +129,12 @@ def _object_register(
             )
         except IntegrityError:
             return "raced"  # A concurrent scan registered this version.
-        if not created:
+        if not created and row.version != found.version:
             # An earlier version was sighted and has been replaced since.
             try:
-                InboxFile.objects.filter(pk=row.pk, state=State.DISCOVERED).update(
+                InboxFile.objects.filter(
+                    pk=row.pk, state=State.DISCOVERED, version=row.version
+                ).update(
                     size=found.size,
                     mtime=found.mtime,
                     version=found.version,
@@ -141,9 +143,8 @@ def _object_register(
             except IntegrityError:
                 return "raced"
             return "changing"
-        if min_age > 0:
-            return "waiting"
-    elif (now - row.discovered_at).total_seconds() < min_age:
+    if min_age > 0 and (now - row.discovered_at).total_seconds() < min_age:
+        # Registered (by this scan or a concurrent one) less than min_age ago.
         return "waiting"
     return "queued" if file_queue(row.pk, from_states=[State.DISCOVERED]) else "raced"
 

@@ -292,3 +292,25 @@ def test_archive_and_failed_folders_set_separately_are_used(eager, remote_folder
         ]
     )
     assert services.inbox_scan(inbox=inbox)["seen"] == 0
+
+
+def test_a_concurrent_scan_that_meets_a_fresh_row_of_the_same_version_waits(
+    published, remote_folder
+):
+    """A scan whose lookup missed another scan's new row neither resets nor doubles it."""
+    from ingest.services.remote import _object_register
+    from ingest.services.remote_files import inbox_store
+
+    inbox = _inbox(remote_folder, min_file_age=30)
+    remote_folder.put("journals.csv", journals_csv((issn(1), "A", 2000)).encode())
+    with inbox_store(inbox, inbox.folder) as store:
+        (found,) = store.list()
+        first = _object_register(
+            store=store, found=found, inbox=inbox, defaults={}, min_age=30
+        )
+        row = InboxFile.objects.get()
+        again = _object_register(
+            store=store, found=found, inbox=inbox, defaults={}, min_age=30
+        )
+    assert (first, again) == ("waiting", "waiting")
+    assert InboxFile.objects.get().discovered_at == row.discovered_at
