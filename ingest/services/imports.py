@@ -29,7 +29,7 @@ from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from .. import conf, locks, storage
+from .. import conf, locks, notify, storage
 from ..importers import FileRejected, Importer, route_choose
 from ..importers.base import rejected_share_check
 from ..importers.pipeline import RejectedRow, StageResult, rows_stage
@@ -37,7 +37,7 @@ from ..importers.reader import csv_open
 from ..importers.staging import Staging
 from ..models import InboxFile, RowRejection
 from ..progress import ProgressReporter, ProgressSink
-from .dispatch import import_publish, notify_publish
+from .dispatch import import_publish, webhook_publish
 
 logger = logging.getLogger(__name__)
 
@@ -157,12 +157,11 @@ def _file_run(row: InboxFile, progress_sink: ProgressSink | None) -> dict:
         staged = _file_stage(row, importer, path, staging, progress_sink)
         _reject_policy(row, staged)
         imported, updated = _file_apply(row, importer, staging, staged)
-    row.refresh_from_db()
     file_settle(row)
-    notify_publish(row)
     summary = file_summary(row, seconds=time.monotonic() - started)
     summary["duplicates_in_file"] = staged.total - staged.rejected - imported - updated
     logger.info("Imported file #%s: %s", row.pk, summary)
+    outcome_tell(row)
     return summary
 
 
@@ -185,10 +184,9 @@ def _content_claim(row: InboxFile, digest: str, size: int) -> dict | None:
     importing or done: an imported twin makes this a duplicate, one that
     is importing right now defers this row until its verdict.
     """
-    original = _content_done(digest, row.pk)
-    if original is not None:
-        return _file_duplicate(row, original, digest, size)
     try:
+        # Optimistic: new content passes in one statement; only a twin
+        # (imported, or importing now) costs the look for it.
         with transaction.atomic():
             InboxFile.objects.filter(pk=row.pk).update(sha256=digest, size=size)
     except IntegrityError:
@@ -196,6 +194,7 @@ def _content_claim(row: InboxFile, digest: str, size: int) -> dict | None:
         if original is not None:
             return _file_duplicate(row, original, digest, size)
         return _file_defer(row)
+    row.sha256, row.size = digest, size
     return None
 
 
@@ -231,7 +230,7 @@ def _file_route(row: InboxFile, path: Path) -> Importer:
     InboxFile.objects.filter(pk=row.pk).update(
         importer=importer.name, importer_chosen_by=route.chosen_by
     )
-    row.importer, row.importer_chosen_by = importer.name, route.chosen_by
+    row.importer, row.importer_chosen_by = importer.name, str(route.chosen_by)
     return importer
 
 
@@ -292,29 +291,42 @@ def _file_apply(
     with transaction.atomic():
         with connection.cursor() as cursor:
             imported, updated = importer.apply(cursor, staging.table)
-        _rejections_record(row.pk, staged)
+        # The run's first step deleted an earlier run's; the lock kept others off.
+        _rejections_insert(row.pk, staged)
         finished = timezone.now()
         destination = storage.archive_path(file_id=row.pk, name=row.name, when=finished)
+        done = {
+            "state": State.DONE.value,
+            **_staged_facts(staged),
+            "rows_imported": imported,
+            "rows_updated": updated,
+            "finished_at": finished,
+            "stored_path": str(destination),
+            "error": "",
+        }
         if not InboxFile.objects.filter(pk=row.pk, state=State.IMPORTING).update(
-            state=State.DONE,
-            rows_total=staged.total,
-            rows_imported=imported,
-            rows_updated=updated,
-            rows_rejected=staged.rejected,
-            finished_at=finished,
-            stored_path=str(destination),
-            error="",
-            ignored_columns=staged.extra_columns,
+            **done
         ):
             raise RuntimeError(
                 f"File #{row.pk} left IMPORTING while its lock was held."
             )
+    # The row as just written, without reading it back.
+    for field, value in done.items():
+        setattr(row, field, value)
     return imported, updated
 
 
 def _rejections_record(file_id: int, staged: StageResult) -> None:
     """Replace the file's recorded row errors and counts with *staged*'s."""
     RowRejection.objects.filter(file_id=file_id).delete()
+    _rejections_insert(file_id, staged)
+    InboxFile.objects.filter(pk=file_id).update(**_staged_facts(staged))
+
+
+def _rejections_insert(file_id: int, staged: StageResult) -> None:
+    """Record *staged*'s row errors (none: no statement)."""
+    if not staged.errors:
+        return
     RowRejection.objects.bulk_create(
         (
             RowRejection(
@@ -328,14 +340,18 @@ def _rejections_record(file_id: int, staged: StageResult) -> None:
         ),
         batch_size=1000,
     )
-    InboxFile.objects.filter(pk=file_id).update(
-        rows_total=staged.total,
-        rows_rejected=staged.rejected,
-        encoding=staged.encoding,
-        delimiter=staged.delimiter,
-        dialect=staged.dialect,
-        ignored_columns=staged.extra_columns,
-    )
+
+
+def _staged_facts(staged: StageResult) -> dict:
+    """Return the ledger fields that reading the file established."""
+    return {
+        "rows_total": staged.total,
+        "rows_rejected": staged.rejected,
+        "encoding": staged.encoding,
+        "delimiter": staged.delimiter,
+        "dialect": staged.dialect,
+        "ignored_columns": staged.extra_columns,
+    }
 
 
 def _error_text(error: RejectedRow) -> str:
@@ -368,9 +384,9 @@ def _file_duplicate(
             f"Same content as file #{original.pk} ({original.name}); nothing imported."
         ),
     )
-    row.refresh_from_db()
+    row.refresh_from_db(from_queryset=InboxFile.objects.select_related("inbox"))
     file_settle(row)
-    notify_publish(row)
+    outcome_tell(row)
     return file_summary(row)
 
 
@@ -396,11 +412,39 @@ def _file_fail(row: InboxFile, reason: str) -> dict:
         finished_at=timezone.now(),
         stored_path=str(destination),
     )
-    row.refresh_from_db()
+    row.refresh_from_db(from_queryset=InboxFile.objects.select_related("inbox"))
     logger.warning("File #%s (%s) failed: %s", row.pk, row.name, reason)
     file_settle(row)
-    notify_publish(row)
+    outcome_tell(row)
     return file_summary(row)
+
+
+def outcome_tell(row: InboxFile) -> None:
+    """Tell people about finished *row* once its outcome has committed.
+
+    The email is sent from here, by the task that finished the file, not
+    by a task of its own: a message, a result row and a worker's turn fewer
+    per file. The ledger row is its outbox: ``notify_state`` stays PENDING
+    until the send is claimed, so a worker that dies in between leaves the
+    email to the scan's repair past ``INGEST_NOTIFY_GRACE`` (a
+    ``notify_file`` message), and only the claim sends, so never twice. A
+    failure here is logged and never undoes the import. The webhook, which
+    retries for minutes, keeps its own task.
+    """
+    webhook_publish(row)
+
+    def send() -> None:
+        try:
+            notify.file_notify(file_id=row.pk, row=row)
+        except Exception:
+            logger.warning(
+                "Could not email the outcome of file #%s; the scan retries "
+                "it if it is still pending.",
+                row.pk,
+                exc_info=True,
+            )
+
+    transaction.on_commit(send)
 
 
 def file_settle(row: InboxFile) -> None:
