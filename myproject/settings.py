@@ -187,7 +187,16 @@ CELERY_TIMEZONE = TIME_ZONE
 CELERY_TASK_TRACK_STARTED = True
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
-CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# Messages a worker reserves per process. One on Redis and RabbitMQ, which
+# hand the next message over as soon as one is acknowledged, so a long
+# import holds back no file another worker could take. The filesystem
+# broker is only looked at every INGEST_BROKER_POLLING_INTERVAL: with one
+# message per process every small file would wait for the next look, so
+# there the worker keeps a few in hand (it is single-host anyway).
+CELERY_WORKER_PREFETCH_MULTIPLIER = env.int(
+    "CELERY_WORKER_PREFETCH_MULTIPLIER",
+    default=4 if CELERY_BROKER_URL.startswith("filesystem://") else 1,
+)
 CELERY_TASK_SOFT_TIME_LIMIT = env.int("CELERY_TASK_SOFT_TIME_LIMIT", default=3600)
 CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=3900)
 CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = False
