@@ -16,7 +16,7 @@ from django.db.models import Case, CharField, Value, When
 from django.utils import timezone
 
 from .. import notify
-from ..models import InboxFile
+from ..models import InboxFile, RowRejection
 
 logger = logging.getLogger(__name__)
 
@@ -280,25 +280,36 @@ def files_requeue(*, files: Iterable[InboxFile], importer: str = "") -> int:
     chosen = {"importer_requested": importer} if importer else {}
     count = 0
     for row in files:
-        count += file_queue(
-            row.pk,
-            from_states=FINAL,
-            **chosen,
-            sha256="",
-            error="",
-            attempts=0,
-            duplicate_of=None,
-            rows_total=0,
-            rows_imported=0,
-            rows_updated=0,
-            rows_rejected=0,
-            started_at=None,
-            finished_at=None,
-            notify_state=InboxFile.Notify.PENDING,
-            notify_error="",
-            webhook_state="",
-            webhook_error="",
-            # A re-import reads the file as it is now, previewed or not.
-            preview={},
-        )
+        with transaction.atomic():
+            queued = _requeue(row.pk, chosen)
+            if queued:
+                # The last run's rejected rows: the import relies on their
+                # being gone (it only looks after an attempt that died).
+                RowRejection.objects.filter(file_id=row.pk).delete()
+        count += queued
     return count
+
+
+def _requeue(file_id: int, chosen: dict) -> bool:
+    """Reset one finished file to QUEUED as if new; publish after commit."""
+    return file_queue(
+        file_id,
+        from_states=FINAL,
+        **chosen,
+        sha256="",
+        error="",
+        attempts=0,
+        duplicate_of=None,
+        rows_total=0,
+        rows_imported=0,
+        rows_updated=0,
+        rows_rejected=0,
+        started_at=None,
+        finished_at=None,
+        notify_state=InboxFile.Notify.PENDING,
+        notify_error="",
+        webhook_state="",
+        webhook_error="",
+        # A re-import reads the file as it is now, previewed or not.
+        preview={},
+    )

@@ -150,8 +150,12 @@ def _file_run(row: InboxFile, progress_sink: ProgressSink | None) -> dict:
     ended = _content_claim(row, digest, size)
     if ended is not None:
         return ended
-    # Row errors of an earlier run of this file are stale whatever happens now.
-    RowRejection.objects.filter(file_id=row.pk).delete()
+    if row.attempts > 1 or row.preview:
+        # Row errors of an earlier run are stale whatever happens now. Only
+        # an earlier attempt (one that died after recording them) or a
+        # preview can have left any: a re-import deletes its file's when it
+        # queues it, and a new file has none.
+        RowRejection.objects.filter(file_id=row.pk).delete()
     importer = _file_route(row, path)
     with Staging(importer) as staging:
         staged = _file_stage(row, importer, path, staging, progress_sink)
