@@ -10,7 +10,11 @@ from django.http import (
     StreamingHttpResponse,
 )
 from django.urls import path, reverse
+from django.utils import formats
 from django.utils.html import format_html
+from django.utils.text import format_lazy
+from django.utils.translation import gettext, ngettext
+from django.utils.translation import gettext_lazy as _
 
 from . import services
 from .errors_csv import errors_csv_response
@@ -37,9 +41,9 @@ class InboxAdmin(admin.ModelAdmin):
     actions = ["scan_now"]
     fieldsets = [
         (None, {"fields": ["name", "folder", "importer", "enabled", "preview_first"]}),
-        ("Schedule", {"fields": ["scan_every", "scan_crontab"]}),
+        (_("Schedule"), {"fields": ["scan_every", "scan_crontab"]}),
         (
-            "Reading files",
+            _("Reading files"),
             {
                 "fields": [
                     "encoding",
@@ -51,8 +55,8 @@ class InboxAdmin(admin.ModelAdmin):
             },
         ),
         (
-            "Telling people",
-            {"fields": ["notify_emails", "webhook_url", "webhook_secret"]},
+            _("Telling people"),
+            {"fields": ["notify_emails", "language", "webhook_url", "webhook_secret"]},
         ),
     ]
 
@@ -63,22 +67,26 @@ class InboxAdmin(admin.ModelAdmin):
             .select_related("periodic_task__interval", "periodic_task__crontab")
         )
 
-    @admin.display(description="Folder")
+    @admin.display(description=_("Folder"))
     def folder_display(self, obj: Inbox) -> str:
-        return str(obj.path) + (" (default)" if obj.is_default else "")
+        if obj.is_default:
+            return gettext("%(folder)s (default)") % {"folder": obj.path}
+        return str(obj.path)
 
-    @admin.display(description="Dataset")
+    @admin.display(description=_("Dataset"))
     def dataset_display(self, obj: Inbox) -> str:
-        return obj.importer or "by header"
+        return obj.importer or gettext("by header")
 
-    @admin.display(description="Schedule")
+    @admin.display(description=_("Schedule"))
     def schedule_display(self, obj: Inbox) -> str:
         return str(services.inbox_schedule(inbox=obj))
 
-    @admin.display(description="Files")
+    @admin.display(description=_("Files"))
     def files_link(self, obj: Inbox) -> str:
         url = reverse("admin:ingest_inboxfile_changelist")
-        return format_html('<a href="{}?inbox__id__exact={}">files</a>', url, obj.pk)
+        return format_html(
+            '<a href="{}?inbox__id__exact={}">{}</a>', url, obj.pk, gettext("files")
+        )
 
     def save_model(self, request, obj: Inbox, form, change) -> None:
         services.inbox_save(inbox=obj, schedule=form.schedule())
@@ -90,24 +98,30 @@ class InboxAdmin(admin.ModelAdmin):
         for inbox in queryset:
             services.inbox_delete(inbox=inbox)
 
-    @admin.action(description="Scan selected inboxes now", permissions=["change"])
+    @admin.action(description=_("Scan selected inboxes now"), permissions=["change"])
     def scan_now(self, request: HttpRequest, queryset) -> None:
         asked = [services.inbox_scan_request(inbox=inbox) for inbox in queryset]
         if all(asked):
-            self.message_user(request, f"Scan of {len(asked)} inbox(es) queued.")
+            self.message_user(request, scans_queued(len(asked)))
         else:
-            self.message_user(
-                request,
-                "The broker is unreachable: scans run on schedule once it is back.",
-                messages.WARNING,
-            )
+            self.message_user(request, broker_down(), messages.WARNING)
+
+
+def scans_queued(count: int) -> str:
+    return ngettext(
+        "Scan of %(count)d inbox queued.", "Scan of %(count)d inboxes queued.", count
+    ) % {"count": count}
+
+
+def broker_down() -> str:
+    return gettext("The broker is unreachable: scans run on schedule once it is back.")
 
 
 class ReimportActionForm(ActionForm):
     """The action bar's extra field: the dataset re-imported files go to."""
 
     importer = forms.ChoiceField(
-        label="Dataset", required=False, choices=importer_choices
+        label=_("Dataset"), required=False, choices=importer_choices
     )
 
 
@@ -117,16 +131,20 @@ INLINE_REJECTIONS = 50
 
 class RowRejectionInline(admin.TabularInline):
     model = RowRejection
-    fields = ["line", "column", "message", "raw"]
-    readonly_fields = fields
     extra = 0
     max_num = 0
     can_delete = False
     show_change_link = False
-    verbose_name_plural = (
-        f"Rejected rows (the first {INLINE_REJECTIONS}; "
-        "\u201cRow errors\u201d above links to all of them)"
+    fields = ["line", "column", "message_display", "raw"]
+    readonly_fields = fields
+    verbose_name_plural = format_lazy(
+        _("Rejected rows (the first {count}; “Row errors” above links to all of them)"),
+        count=INLINE_REJECTIONS,
     )
+
+    @admin.display(description=_("problem"))
+    def message_display(self, obj: RowRejection) -> str:
+        return obj.message_text
 
     def get_queryset(self, request):
         # Inlines are not paged: show the first rows, link to the paged list.
@@ -139,10 +157,14 @@ class RowRejectionInline(admin.TabularInline):
 class RowRejectionAdmin(admin.ModelAdmin):
     """Read-only, paged list of rejected rows (``?file__id__exact=<id>``)."""
 
-    list_display = ["file", "line", "column", "message", "raw"]
+    list_display = ["file", "line", "column", "message_display", "raw"]
     list_select_related = ["file"]
     list_per_page = 100
     search_fields = ["message", "column"]
+
+    @admin.display(description=_("problem"), ordering="message")
+    def message_display(self, obj: RowRejection) -> str:
+        return obj.message_text
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
@@ -185,6 +207,7 @@ class InboxFileAdmin(admin.ModelAdmin):
     search_fields = ["name", "inbox_path", "stored_path", "sha256", "task_id"]
     date_hierarchy = "discovered_at"
     readonly_fields = [f.name for f in InboxFile._meta.fields] + [
+        "error_display",
         "dataset_display",
         "duration_display",
         "task_link",
@@ -197,18 +220,26 @@ class InboxFileAdmin(admin.ModelAdmin):
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
 
-    @admin.display(description="Dataset")
+    @admin.display(description=_("Error"))
+    def error_display(self, obj: InboxFile) -> str:
+        return obj.error_text or "-"
+
+    @admin.display(description=_("Dataset"))
     def dataset_display(self, obj: InboxFile) -> str:
         if not obj.importer:
             return "-"
         how = obj.get_importer_chosen_by_display() if obj.importer_chosen_by else ""
         return f"{obj.importer} ({how.lower()})" if how else obj.importer
 
-    @admin.display(description="Duration")
+    @admin.display(description=_("Duration"))
     def duration_display(self, obj: InboxFile) -> str:
-        return "-" if obj.duration is None else f"{obj.duration:.1f} s"
+        if obj.duration is None:
+            return "-"
+        return gettext("%(seconds)s s") % {
+            "seconds": formats.number_format(obj.duration, 1, use_l10n=True)
+        }
 
-    @admin.display(description="Task result")
+    @admin.display(description=_("Task result"))
     def task_link(self, obj: InboxFile) -> str:
         if not obj.task_id:
             return "-"
@@ -217,7 +248,7 @@ class InboxFileAdmin(admin.ModelAdmin):
             '<a href="{}?q={}">{}</a>', url, obj.task_id, obj.task_id[:8]
         )
 
-    @admin.display(description="Row errors")
+    @admin.display(description=_("Row errors"))
     def errors_links(self, obj: InboxFile) -> str:
         if not obj.rows_rejected:
             return "-"
@@ -225,25 +256,41 @@ class InboxFileAdmin(admin.ModelAdmin):
         listing = reverse("admin:ingest_rowrejection_changelist")
         download = reverse("admin:ingest_inboxfile_errors_csv", args=[obj.pk])
         return format_html(
-            '{} rejected, {} recorded: <a href="{}?file__id__exact={}">view all'
-            '</a> · <a href="{}">download CSV</a>',
-            obj.rows_rejected,
-            recorded,
+            '{}: <a href="{}?file__id__exact={}">{}</a> · <a href="{}">{}</a>',
+            gettext("%(rejected)s rejected, %(recorded)s recorded")
+            % {"rejected": obj.rows_rejected, "recorded": recorded},
             listing,
             obj.pk,
+            gettext("view all"),
             download,
+            gettext("download CSV"),
         )
 
-    @admin.action(description="Re-import selected files", permissions=["change"])
+    @admin.action(description=_("Re-import selected files"), permissions=["change"])
     def reimport(self, request: HttpRequest, queryset) -> None:
         """Queue the files again, as the dataset chosen beside the action."""
         importer = request.POST.get("importer", "")
         if importer and importer not in importer_names():
-            self.message_user(request, f"Unknown dataset {importer!r}.", messages.ERROR)
+            self.message_user(
+                request,
+                gettext("Unknown dataset %(name)s.") % {"name": repr(importer)},
+                messages.ERROR,
+            )
             return
         count = services.files_requeue(files=queryset, importer=importer)
-        into = f" as {importer}" if importer else ""
-        self.message_user(request, f"{count} file(s) queued for import{into}.")
+        if importer:
+            text = ngettext(
+                "%(count)d file queued for import as %(dataset)s.",
+                "%(count)d files queued for import as %(dataset)s.",
+                count,
+            )
+        else:
+            text = ngettext(
+                "%(count)d file queued for import.",
+                "%(count)d files queued for import.",
+                count,
+            )
+        self.message_user(request, text % {"count": count, "dataset": importer})
 
     def get_urls(self):
         scan = path(
@@ -263,10 +310,10 @@ class InboxFileAdmin(admin.ModelAdmin):
     ) -> StreamingHttpResponse:
         """Download a file's recorded row errors as an Excel-safe CSV."""
         if not self.has_view_permission(request):
-            raise Http404("No such file.")
+            raise Http404(gettext("No such file."))
         row = InboxFile.objects.filter(pk=file_id).first()
         if row is None:
-            raise Http404("No such file.")
+            raise Http404(gettext("No such file."))
         return errors_csv_response(row)
 
     def scan_view(self, request: HttpRequest) -> HttpResponseRedirect:
@@ -274,16 +321,12 @@ class InboxFileAdmin(admin.ModelAdmin):
         changelist = reverse("admin:ingest_inboxfile_changelist")
         if request.method != "POST" or not self.has_change_permission(request):
             self.message_user(
-                request, "Scanning needs a POST by staff.", messages.ERROR
+                request, gettext("Scanning needs a POST by staff."), messages.ERROR
             )
             return HttpResponseRedirect(changelist)
         inboxes = services.inboxes_enabled()
         if all([services.inbox_scan_request(inbox=inbox) for inbox in inboxes]):
-            self.message_user(request, f"Scan of {len(inboxes)} inbox(es) queued.")
+            self.message_user(request, scans_queued(len(inboxes)))
         else:
-            self.message_user(
-                request,
-                "The broker is unreachable: scans run on schedule once it is back.",
-                messages.WARNING,
-            )
+            self.message_user(request, broker_down(), messages.WARNING)
         return HttpResponseRedirect(changelist)

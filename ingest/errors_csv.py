@@ -11,14 +11,17 @@ import csv
 from collections.abc import Iterable, Iterator
 
 from django.http import StreamingHttpResponse
+from django.utils import translation
 from django.utils.http import content_disposition_header
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from .models import InboxFile, RowRejection
 
 #: First characters that make a spreadsheet treat a cell as a formula.
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "\n")
-#: Columns before the rejected row's own fields.
-HEADER = ["line", "column", "message"]
+#: Columns before the rejected row's own fields (translated when written).
+HEADER = [gettext_noop("line"), gettext_noop("column"), gettext_noop("message")]
 #: Excel needs a BOM to read UTF-8 (Cyrillic titles) correctly.
 BOM = "\ufeff"
 
@@ -42,15 +45,23 @@ def errors_csv_lines(rejections: Iterable[RowRejection]) -> Iterator[str]:
     """Yield the errors CSV line by line (BOM first), for streaming.
 
     Columns: line, column, message, then the row's fields as read
-    (``field 1`` … up to the widest row).
+    (``field 1`` … up to the widest row); headings and messages in the
+    active language.
     """
     rejections = list(rejections)
     width = max((len(r.raw) for r in rejections), default=0)
     writer = csv.writer(_Echo(), quoting=csv.QUOTE_ALL, lineterminator="\r\n")
-    header = HEADER + [f"field {i}" for i in range(1, width + 1)]
+    header = [_(heading) for heading in HEADER] + [
+        _("field %(number)d") % {"number": i} for i in range(1, width + 1)
+    ]
     yield BOM + writer.writerow(header)
     for rejection in rejections:
-        cells = [rejection.line, rejection.column, rejection.message, *rejection.raw]
+        cells = [
+            rejection.line,
+            rejection.column,
+            rejection.message_text,
+            *rejection.raw,
+        ]
         yield writer.writerow([cell_neutralise(cell) for cell in cells])
 
 
@@ -72,8 +83,15 @@ def errors_csv_response(file: InboxFile) -> StreamingHttpResponse:
     """
     from .selectors import file_rejections
 
+    language = translation.get_language()
+
+    def lines() -> Iterator[str]:
+        # Streamed after the view returns: keep the request's language.
+        with translation.override(language):
+            yield from errors_csv_lines(file_rejections(row=file))
+
     response = StreamingHttpResponse(
-        errors_csv_lines(file_rejections(row=file)),
+        lines(),
         content_type="text/csv; charset=utf-8",
     )
     response["Content-Disposition"] = content_disposition_header(

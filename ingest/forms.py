@@ -4,16 +4,22 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import UploadedFile
 from django.core.files.uploadhandler import FileUploadHandler, StopUpload
+from django.utils import formats
 from django.utils.translation import gettext_lazy as _
 
 from . import conf, services
 from .importers import importer_names
+from .languages import language_choices
 from .models import Inbox, InboxFile
+
+
+def _grouped(number: int) -> str:
+    return formats.number_format(number, use_l10n=True, force_grouping=True)
 
 
 def importer_choices() -> list[tuple[str, str]]:
     """Return the dataset choices of a form: blank = routed by the header."""
-    return [("", "By header"), *((name, name) for name in importer_names())]
+    return [("", _("By header")), *((name, name) for name in importer_names())]
 
 
 class UploadLimitHandler(FileUploadHandler):
@@ -50,10 +56,9 @@ def upload_refusal(request) -> str:
     name = getattr(request, "upload_refused", None)
     if name is None:
         return ""
-    return (
-        f"{name}: over the upload limit of {conf.max_upload_size():,} bytes; "
-        "nothing was uploaded."
-    )
+    return _(
+        "%(name)s: over the upload limit of %(limit)s bytes; nothing was uploaded."
+    ) % {"name": name, "limit": _grouped(conf.max_upload_size())}
 
 
 class MultipleFileInput(forms.ClearableFileInput):
@@ -84,21 +89,21 @@ class UploadForm(forms.Form):
     """
 
     file = MultipleFileField(
-        label="CSV files",
-        help_text="One or several .csv files, or drop them here.",
+        label=_("CSV files"),
+        help_text=_("One or several .csv files, or drop them here."),
     )
     importer = forms.ChoiceField(
-        label="Dataset",
+        label=_("Dataset"),
         required=False,
         choices=importer_choices,
-        help_text="Blank: the inbox's dataset, else the one the header matches.",
+        help_text=_("Blank: the inbox's dataset, else the one the header matches."),
     )
     inbox = forms.ModelChoiceField(
-        label="Inbox",
+        label=_("Inbox"),
         required=False,
         queryset=Inbox.objects.all(),
-        empty_label="Default inbox",
-        help_text="Its recipients, encoding and column aliases apply.",
+        empty_label=_("Default inbox"),
+        help_text=_("Its recipients, encoding and column aliases apply."),
     )
 
     def clean_file(self) -> list[UploadedFile]:
@@ -107,12 +112,20 @@ class UploadForm(forms.Form):
         for upload in self.cleaned_data["file"]:
             if not upload.name.lower().endswith(".csv"):
                 errors.append(
-                    f"{upload.name}: not a .csv file; only CSV files are imported."
+                    _("%(name)s: not a .csv file; only CSV files are imported.")
+                    % {"name": upload.name}
                 )
             elif upload.size > limit:
                 errors.append(
-                    f"{upload.name}: {upload.size:,} bytes is over the upload "
-                    f"limit of {limit:,} bytes."
+                    _(
+                        "%(name)s: %(size)s bytes is over the upload limit of "
+                        "%(limit)s bytes."
+                    )
+                    % {
+                        "name": upload.name,
+                        "size": _grouped(upload.size),
+                        "limit": _grouped(limit),
+                    }
                 )
         if errors:
             raise forms.ValidationError(errors)
@@ -123,9 +136,9 @@ class StateFilterForm(forms.Form):
     """The dashboard's filter: one ledger state, or all."""
 
     state = forms.ChoiceField(
-        label="State",
+        label=_("State"),
         required=False,
-        choices=[("", "All states"), *InboxFile.State.choices],
+        choices=[("", _("All states")), *InboxFile.State.choices],
     )
 
 
@@ -133,10 +146,10 @@ class StateInboxFilterForm(StateFilterForm):
     """The dashboard's filter: one ledger state and one inbox, or all."""
 
     inbox = forms.ModelChoiceField(
-        label="Inbox",
+        label=_("Inbox"),
         required=False,
         queryset=Inbox.objects.all(),
-        empty_label="All inboxes",
+        empty_label=_("All inboxes"),
     )
 
 
@@ -144,7 +157,7 @@ class ReimportForm(forms.Form):
     """Re-import one file, as the dataset staff choose (default: as before)."""
 
     importer = forms.ChoiceField(
-        label="Dataset", required=False, choices=importer_choices
+        label=_("Dataset"), required=False, choices=importer_choices
     )
 
 
@@ -166,25 +179,33 @@ class InboxForm(forms.ModelForm):
     """An inbox and its schedule: every N seconds, or a crontab line."""
 
     importer = forms.ChoiceField(
-        label="Dataset", required=False, choices=importer_choices
+        label=_("Dataset"), required=False, choices=importer_choices
+    )
+    language = forms.ChoiceField(
+        label=_("Language"),
+        required=False,
+        choices=language_choices,
+        help_text=_("Of this inbox's emails and failure notes."),
     )
     webhook_url = forms.URLField(
-        label="Webhook URL",
+        label=_("Webhook URL"),
         required=False,
         assume_scheme="https",
-        help_text="Receives a signed JSON POST when each file is finished.",
+        help_text=_("Receives a signed JSON POST when each file is finished."),
     )
     scan_every = forms.IntegerField(
-        label="Scan every (seconds)",
+        label=_("Scan every (seconds)"),
         required=False,
         min_value=1,
-        help_text="Leave blank when a crontab line is given.",
+        help_text=_("Leave blank when a crontab line is given."),
     )
     scan_crontab = forms.CharField(
-        label="Or crontab",
+        label=_("Or crontab"),
         required=False,
-        help_text="minute hour day-of-month month day-of-week, e.g. '*/5 * * * *' "
-        "(in the site's time zone).",
+        help_text=_(
+            "minute hour day-of-month month day-of-week, e.g. '*/5 * * * *' "
+            "(in the site's time zone)."
+        ),
     )
 
     class Meta:
@@ -203,6 +224,7 @@ class InboxForm(forms.ModelForm):
             "min_file_age",
             "max_reject_rate",
             "notify_emails",
+            "language",
             "webhook_url",
             "webhook_secret",
         ]
@@ -227,7 +249,9 @@ class InboxForm(forms.ModelForm):
             try:
                 codecs.lookup(encoding)
             except LookupError:
-                raise ValidationError(f"Unknown encoding {encoding!r}.") from None
+                raise ValidationError(
+                    _("Unknown encoding %(encoding)s.") % {"encoding": repr(encoding)}
+                ) from None
         return encoding
 
     def clean_column_aliases(self) -> dict:
@@ -236,22 +260,24 @@ class InboxForm(forms.ModelForm):
             isinstance(k, str) and isinstance(v, str) for k, v in aliases.items()
         ):
             raise ValidationError(
-                'Give a JSON object of header text → column, e.g. {"Назва книги": '
-                '"title"}.'
+                _(
+                    'Give a JSON object of header text → column, e.g. {"Назва '
+                    'книги": "title"}.'
+                )
             )
         columns = services.importer_column_names()
         unknown = sorted({v for v in aliases.values() if v not in columns})
         if unknown:
             raise ValidationError(
-                f"Not a column of any dataset: {', '.join(unknown)} (columns: "
-                f"{', '.join(sorted(columns))})."
+                _("Not a column of any dataset: %(unknown)s (columns: %(columns)s).")
+                % {"unknown": ", ".join(unknown), "columns": ", ".join(sorted(columns))}
             )
         return aliases
 
     def clean_max_reject_rate(self) -> float | None:
         rate = self.cleaned_data.get("max_reject_rate")
         if rate is not None and not 0 <= rate <= 1:
-            raise ValidationError("Give a share between 0 and 1 (0.1 = 10%).")
+            raise ValidationError(_("Give a share between 0 and 1 (0.1 = 10%)."))
         return rate
 
     def clean_notify_emails(self) -> str:
@@ -268,7 +294,7 @@ class InboxForm(forms.ModelForm):
             (data.get("scan_crontab") or "").strip(),
         )
         if every and crontab:
-            raise ValidationError("Give an interval or a crontab line, not both.")
+            raise ValidationError(_("Give an interval or a crontab line, not both."))
         if crontab:
             try:
                 services.crontab_parse(crontab)

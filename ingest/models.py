@@ -9,6 +9,9 @@ from pathlib import Path
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
+
+from .reasons import reason_text
 
 
 class Inbox(models.Model):
@@ -126,7 +129,16 @@ class Inbox(models.Model):
         blank=True,
         help_text=_("Key of the HMAC-SHA256 signature of each webhook body."),
     )
-    created_at = models.DateTimeField(auto_now_add=True)
+    language = models.CharField(
+        _("language"),
+        max_length=16,
+        blank=True,
+        help_text=_(
+            "Language of this inbox's emails and failure notes; blank = the "
+            "site's (DJANGO_LANGUAGE_CODE)."
+        ),
+    )
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
     #: Set by every finished scan (one UPDATE); /readyz and /metrics read it.
     last_scanned_at = models.DateTimeField(_("last scanned"), null=True, blank=True)
 
@@ -171,19 +183,19 @@ class InboxFile(models.Model):
     """One file the scanner has seen, and everything that happened to it."""
 
     class State(models.TextChoices):
-        DISCOVERED = "discovered", "Discovered"
-        QUEUED = "queued", "Queued"
-        IMPORTING = "importing", "Importing"
-        DONE = "done", "Done"
-        FAILED = "failed", "Failed"
-        DUPLICATE = "duplicate", "Duplicate"
+        DISCOVERED = "discovered", _("Discovered")
+        QUEUED = "queued", _("Queued")
+        IMPORTING = "importing", _("Importing")
+        DONE = "done", _("Done")
+        FAILED = "failed", _("Failed")
+        DUPLICATE = "duplicate", _("Duplicate")
         #: Read without writing, waiting for a person: nothing imports it.
         PREVIEW = "preview", _("Preview")
 
     class Source(models.TextChoices):
-        INBOX = "inbox", "Inbox"
-        UPLOAD = "upload", "Upload"
-        COMMAND = "command", "Command"
+        INBOX = "inbox", _("Inbox")
+        UPLOAD = "upload", _("Upload")
+        COMMAND = "command", _("Command")
 
     class ChosenBy(models.TextChoices):
         """How the file's dataset was chosen, most authoritative first."""
@@ -194,15 +206,17 @@ class InboxFile(models.Model):
         NAME = "name", _("Header tie broken by the file name")
 
     class Notify(models.TextChoices):
-        PENDING = "pending", "Pending"
-        SENDING = "sending", "Sending"
-        SENT = "sent", "Sent"
-        FAILED = "failed", "Failed"
-        SKIPPED = "skipped", "No recipients"
+        PENDING = "pending", _("Pending")
+        SENDING = "sending", _("Sending")
+        SENT = "sent", _("Sent")
+        FAILED = "failed", pgettext_lazy("email or webhook", "Failed")
+        SKIPPED = "skipped", _("No recipients")
 
     FINAL_STATES = (State.DONE, State.FAILED, State.DUPLICATE)
 
-    name = models.CharField(max_length=255, help_text="Original file name.")
+    name = models.CharField(
+        _("name"), max_length=255, help_text=_("Original file name.")
+    )
     inbox = models.ForeignKey(
         Inbox,
         verbose_name=_("inbox"),
@@ -212,53 +226,90 @@ class InboxFile(models.Model):
         related_name="files",
     )
     folder = models.CharField(
-        max_length=1024, help_text="Inbox folder it came from (its processing home)."
+        _("folder"),
+        max_length=1024,
+        help_text=_("Inbox folder it came from (its processing home)."),
     )
-    inbox_path = models.CharField(max_length=1024, help_text="Where it was found.")
+    inbox_path = models.CharField(
+        _("found at"), max_length=1024, help_text=_("Where it was found.")
+    )
     stored_path = models.CharField(
-        max_length=1024, blank=True, help_text="Where it is now (or is being moved)."
+        _("stored at"),
+        max_length=1024,
+        blank=True,
+        help_text=_("Where it is now (or is being moved)."),
     )
     source = models.CharField(
-        max_length=16, choices=Source.choices, default=Source.INBOX
+        _("source"), max_length=16, choices=Source.choices, default=Source.INBOX
     )
     importer = models.CharField(
-        max_length=64, blank=True, help_text="The dataset the file was imported as."
-    )
-    importer_requested = models.CharField(
+        _("dataset"),
         max_length=64,
         blank=True,
-        help_text="The dataset a person chose for this file; blank = none.",
+        help_text=_("The dataset the file was imported as."),
+    )
+    importer_requested = models.CharField(
+        _("dataset requested"),
+        max_length=64,
+        blank=True,
+        help_text=_("The dataset a person chose for this file; blank = none."),
     )
     importer_chosen_by = models.CharField(
-        max_length=16, choices=ChosenBy.choices, blank=True
+        _("dataset chosen by"), max_length=16, choices=ChosenBy.choices, blank=True
     )
-    size = models.BigIntegerField(default=0)
-    mtime = models.FloatField(default=0)
-    sha256 = models.CharField(max_length=64, blank=True, db_index=True)
+    size = models.BigIntegerField(_("size"), default=0)
+    mtime = models.FloatField(_("modification time"), default=0)
+    sha256 = models.CharField(_("SHA-256"), max_length=64, blank=True, db_index=True)
     state = models.CharField(
-        max_length=16, choices=State.choices, default=State.DISCOVERED, db_index=True
+        _("state"),
+        max_length=16,
+        choices=State.choices,
+        default=State.DISCOVERED,
+        db_index=True,
     )
-    attempts = models.PositiveIntegerField(default=0)
-    task_id = models.CharField(max_length=255, blank=True, db_index=True)
+    attempts = models.PositiveIntegerField(_("attempts"), default=0)
+    task_id = models.CharField(_("task id"), max_length=255, blank=True, db_index=True)
     duplicate_of = models.ForeignKey(
-        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        "self",
+        verbose_name=_("duplicate of"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
     )
-    rows_total = models.PositiveIntegerField(default=0)
-    rows_imported = models.PositiveIntegerField(default=0)
-    rows_updated = models.PositiveIntegerField(default=0)
-    rows_rejected = models.PositiveIntegerField(default=0)
-    error = models.TextField(blank=True)
+    rows_total = models.PositiveIntegerField(_("rows read"), default=0)
+    rows_imported = models.PositiveIntegerField(_("rows imported"), default=0)
+    rows_updated = models.PositiveIntegerField(_("rows updated"), default=0)
+    rows_rejected = models.PositiveIntegerField(_("rows rejected"), default=0)
+    error = models.TextField(
+        _("error"),
+        blank=True,
+        help_text=_("The reason, as written in the site's language."),
+    )
+    #: The reason as message id and values (:mod:`ingest.reasons`), shown
+    #: in each reader's language; {} for rows older than it, or no reason.
+    error_reason = models.JSONField(_("error (message id)"), default=dict, blank=True)
     encoding = models.CharField(
-        max_length=32, blank=True, help_text="Encoding the file was read in."
+        _("encoding"),
+        max_length=32,
+        blank=True,
+        help_text=_("Encoding the file was read in."),
     )
-    delimiter = models.CharField(max_length=8, blank=True)
+    delimiter = models.CharField(_("delimiter"), max_length=8, blank=True)
     ignored_columns = models.JSONField(
-        default=list, blank=True, help_text="Header columns no importer reads."
+        _("ignored columns"),
+        default=list,
+        blank=True,
+        help_text=_("Header columns no importer reads."),
     )
     dialect = models.JSONField(
-        default=dict, blank=True, help_text="How the file was read, as detected."
+        _("dialect"),
+        default=dict,
+        blank=True,
+        help_text=_("How the file was read, as detected."),
     )
     preview = models.JSONField(
+        _("preview"),
         default=dict,
         blank=True,
         help_text=_(
@@ -266,24 +317,30 @@ class InboxFile(models.Model):
             "mapping, first rows."
         ),
     )
-    discovered_at = models.DateTimeField(auto_now_add=True)
-    queued_at = models.DateTimeField(null=True, blank=True)
-    dispatched_at = models.DateTimeField(null=True, blank=True)
-    started_at = models.DateTimeField(null=True, blank=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
+    discovered_at = models.DateTimeField(_("seen"), auto_now_add=True)
+    queued_at = models.DateTimeField(_("queued"), null=True, blank=True)
+    dispatched_at = models.DateTimeField(_("dispatched"), null=True, blank=True)
+    started_at = models.DateTimeField(_("started"), null=True, blank=True)
+    finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
     notify_state = models.CharField(
-        max_length=16, choices=Notify.choices, default=Notify.PENDING, db_index=True
+        _("email"),
+        max_length=16,
+        choices=Notify.choices,
+        default=Notify.PENDING,
+        db_index=True,
     )
-    notified_at = models.DateTimeField(null=True, blank=True)
-    notify_error = models.TextField(blank=True)
+    notified_at = models.DateTimeField(_("emailed"), null=True, blank=True)
+    notify_error = models.TextField(_("email error"), blank=True)
     webhook_state = models.CharField(
-        max_length=16, choices=Notify.choices, blank=True, db_index=True
+        _("webhook"), max_length=16, choices=Notify.choices, blank=True, db_index=True
     )
-    webhooked_at = models.DateTimeField(null=True, blank=True)
-    webhook_error = models.TextField(blank=True)
+    webhooked_at = models.DateTimeField(_("webhook sent"), null=True, blank=True)
+    webhook_error = models.TextField(_("webhook error"), blank=True)
 
     class Meta:
         ordering = ["-discovered_at", "-id"]
+        verbose_name = _("inbox file")
+        verbose_name_plural = _("inbox files")
         constraints = [
             # One pending sighting per inbox path: overlapping scans converge
             # on a single row instead of registering a file twice.
@@ -314,6 +371,11 @@ class InboxFile(models.Model):
         return self.state in self.FINAL_STATES
 
     @property
+    def error_text(self) -> str:
+        """Return the reason in the active language (the stored text if none)."""
+        return reason_text(self.error_reason, self.error)
+
+    @property
     def duration(self) -> float | None:
         """Return the import's wall time in seconds, once it has finished."""
         if self.started_at and self.finished_at:
@@ -325,17 +387,35 @@ class RowRejection(models.Model):
     """A row of an inbox file that failed validation, and why."""
 
     file = models.ForeignKey(
-        InboxFile, on_delete=models.CASCADE, related_name="rejections"
+        InboxFile,
+        verbose_name=_("file"),
+        on_delete=models.CASCADE,
+        related_name="rejections",
     )
     line = models.PositiveIntegerField(
-        help_text="Line number in the file (1 = header)."
+        _("line"), help_text=_("Line number in the file (1 = header).")
     )
-    column = models.CharField(max_length=64, blank=True)
-    message = models.CharField(max_length=500)
-    raw = models.JSONField(default=list, help_text="The row's fields as read.")
+    column = models.CharField(_("column"), max_length=64, blank=True)
+    message = models.CharField(
+        _("problem"),
+        max_length=500,
+        help_text=_("The reason, as written in the site's language."),
+    )
+    #: The reason as message id and values (:mod:`ingest.reasons`).
+    reason = models.JSONField(_("problem (message id)"), default=dict, blank=True)
+    raw = models.JSONField(
+        _("row as read"), default=list, help_text=_("The row's fields as read.")
+    )
 
     class Meta:
         ordering = ["file", "line"]
+        verbose_name = _("rejected row")
+        verbose_name_plural = _("rejected rows")
 
     def __str__(self) -> str:
-        return f"{self.file.name}:{self.line} {self.message}"
+        return f"{self.file.name}:{self.line} {self.message_text}"
+
+    @property
+    def message_text(self) -> str:
+        """Return the reason in the active language (the stored text if none)."""
+        return reason_text(self.reason, self.message)

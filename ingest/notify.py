@@ -12,11 +12,14 @@ import logging
 
 from django.core.mail import EmailMultiAlternatives
 from django.template.loader import render_to_string
-from django.utils import timezone
+from django.utils import formats, timezone, translation
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from . import conf
 from .errors_csv import errors_csv_filename, file_errors_csv
 from .importers.reader import delimiter_name
+from .languages import file_language
 from .models import InboxFile
 
 logger = logging.getLogger(__name__)
@@ -26,40 +29,64 @@ Notify = InboxFile.Notify
 BODY_ERRORS = 5
 
 
+def _number(value: int) -> str:
+    return formats.number_format(value, use_l10n=True, force_grouping=True)
+
+
+def _seconds(value: float) -> str:
+    return formats.number_format(value, 1, use_l10n=True)
+
+
 def file_message(row: InboxFile) -> tuple[str, str]:
-    """Return (subject, body) describing a finished file.
+    """Return (subject, body) describing a finished file, in the active language.
 
     No row data beyond the first few error messages, which quote at most
-    the offending value.
+    the offending value. :func:`file_notify` renders it in the inbox's
+    language (else the site's).
     """
     seconds = row.duration or 0.0
     if row.state == InboxFile.State.DONE:
-        subject = (
-            f"Import finished: {row.name} — {row.rows_imported} imported, "
-            f"{row.rows_updated} updated, {row.rows_rejected} rejected rows, "
-            f"{seconds:.1f} s"
-        )
+        subject = _(
+            "Import finished: %(name)s — %(imported)s imported, %(updated)s "
+            "updated, %(rejected)s rejected rows, %(seconds)s s"
+        ) % {
+            "name": row.name,
+            "imported": _number(row.rows_imported),
+            "updated": _number(row.rows_updated),
+            "rejected": _number(row.rows_rejected),
+            "seconds": _seconds(seconds),
+        }
     elif row.state == InboxFile.State.DUPLICATE:
-        subject = f"Import skipped: {row.name} — duplicate of an imported file"
+        subject = _("Import skipped: %(name)s — duplicate of an imported file") % {
+            "name": row.name
+        }
     else:
-        first_line = (row.error.splitlines() or ["unknown error"])[0]
-        subject = f"Import failed: {row.name} — {first_line}"
-    lines = [f"{label + ':':<11}{value}" for label, value in file_fields(row)]
+        first_line = (row.error_text.splitlines() or [_("unknown error")])[0]
+        subject = _("Import failed: %(name)s — %(reason)s") % {
+            "name": row.name,
+            "reason": first_line,
+        }
+    fields = file_fields(row)
+    width = max(len(label) for label, _value in fields) + 2
+    lines = [f"{label + ':':<{width}}{value}" for label, value in fields]
     if row.error:
-        lines += ["", row.error]
+        lines += ["", row.error_text]
     lines += _errors_lines(row)
     return subject[:200], "\n".join(lines) + "\n"
 
 
 def _inbox_text(row: InboxFile) -> str:
     if row.inbox_id:
-        return f"inbox {row.inbox.name}, {row.folder}"
+        return _("inbox %(name)s, %(folder)s") % {
+            "name": row.inbox.name,
+            "folder": row.folder,
+        }
     return row.folder
 
 
 def _dataset_text(row: InboxFile) -> str:
     if not row.importer:
-        return "not chosen"
+        return _("not chosen")
     if not row.importer_chosen_by:
         return row.importer
     return f"{row.importer} ({row.get_importer_chosen_by_display().lower()})"
@@ -69,28 +96,48 @@ def file_fields(row: InboxFile) -> list[tuple[str, str]]:
     """Return the (label, value) facts of a finished file, for both parts."""
     seconds = row.duration or 0.0
     fields = [
-        ("File", row.name),
-        ("Ledger", f"#{row.pk} ({row.get_state_display()})"),
-        ("Source", f"{row.get_source_display()} ({_inbox_text(row)})"),
-        ("Dataset", _dataset_text(row)),
+        (_("File"), row.name),
+        (_("Ledger"), f"#{row.pk} ({row.get_state_display()})"),
+        (_("Source"), f"{row.get_source_display()} ({_inbox_text(row)})"),
+        (_("Dataset"), _dataset_text(row)),
         (
-            "Rows",
-            f"{row.rows_total} read, {row.rows_imported} imported, "
-            f"{row.rows_updated} updated, {row.rows_rejected} rejected",
+            _("Rows"),
+            _(
+                "%(total)s read, %(imported)s imported, %(updated)s updated, "
+                "%(rejected)s rejected"
+            )
+            % {
+                "total": _number(row.rows_total),
+                "imported": _number(row.rows_imported),
+                "updated": _number(row.rows_updated),
+                "rejected": _number(row.rows_rejected),
+            },
         ),
-        ("Duration", f"{seconds:.1f} s"),
-        ("Attempts", str(row.attempts)),
-        ("Stored at", row.stored_path or "-"),
-        ("Task id", row.task_id or "-"),
+        (_("Duration"), _("%(seconds)s s") % {"seconds": _seconds(seconds)}),
+        (_("Attempts"), str(row.attempts)),
+        (_("Stored at"), row.stored_path or "-"),
+        (_("Task id"), row.task_id or "-"),
     ]
     if row.sha256:
         fields.append(("SHA-256", row.sha256))
     if row.encoding:
         fields.append(
-            ("Read as", f"{row.encoding}, {delimiter_name(row.delimiter)}-delimited")
+            (
+                _("Read as"),
+                _("%(encoding)s, %(delimiter)s-delimited")
+                % {
+                    "encoding": row.encoding,
+                    "delimiter": delimiter_name(row.delimiter),
+                },
+            )
         )
     if row.ignored_columns:
-        fields.append(("Ignored", f"columns {', '.join(row.ignored_columns)}"))
+        fields.append(
+            (
+                _("Ignored"),
+                _("columns %(columns)s") % {"columns": ", ".join(row.ignored_columns)},
+            )
+        )
     return fields
 
 
@@ -101,7 +148,7 @@ def file_message_html(row: InboxFile, subject: str) -> str:
         {
             "subject": subject,
             "fields": file_fields(row),
-            "error": row.error,
+            "error": row.error_text,
             "rejections": list(row.rejections.order_by("line", "pk")[:BODY_ERRORS])
             if row.rows_rejected
             else [],
@@ -119,13 +166,41 @@ def _errors_lines(row: InboxFile) -> list[str]:
         return []
     lines = [
         "",
-        f"Rejected rows (first {len(shown)} of {row.rows_rejected}; the recorded "
-        f"ones are attached as {errors_csv_filename(row)}):",
+        ngettext(
+            "Rejected rows (first %(shown)d of %(total)s; the recorded ones are "
+            "attached as %(name)s):",
+            "Rejected rows (first %(shown)d of %(total)s; the recorded ones are "
+            "attached as %(name)s):",
+            len(shown),
+        )
+        % {
+            "shown": len(shown),
+            "total": _number(row.rows_rejected),
+            "name": errors_csv_filename(row),
+        },
     ]
     for error in shown:
         column = f" {error.column}" if error.column else ""
-        lines.append(f"  line {error.line}{column}: {error.message}")
+        line = _("line %(line)s") % {"line": error.line}
+        lines.append(f"  {line}{column}: {error.message_text}")
     return lines
+
+
+def file_email(row: InboxFile, recipients: list[str]) -> EmailMultiAlternatives:
+    """Return the email about *row*, written in its inbox's language.
+
+    Subject, text, HTML and the errors CSV's reasons are all in that
+    language (the inbox's, else ``LANGUAGE_CODE``), whatever the process.
+    """
+    with translation.override(file_language(row)):
+        subject, body = file_message(row)
+        message = EmailMultiAlternatives(subject, body, None, recipients)
+        message.attach_alternative(file_message_html(row, subject), "text/html")
+        if row.rows_rejected and row.rejections.exists():
+            message.attach(
+                errors_csv_filename(row), file_errors_csv(file=row), "text/csv"
+            )
+    return message
 
 
 def file_recipients(row: InboxFile) -> list[str]:
@@ -165,11 +240,7 @@ def file_notify(*, file_id: int, row: InboxFile | None = None) -> str:
     if not recipients:
         _record(file_id, Notify.SKIPPED, NO_RECIPIENTS)
         return Notify.SKIPPED
-    subject, body = file_message(row)
-    message = EmailMultiAlternatives(subject, body, None, recipients)
-    message.attach_alternative(file_message_html(row, subject), "text/html")
-    if row.rows_rejected and row.rejections.exists():
-        message.attach(errors_csv_filename(row), file_errors_csv(file=row), "text/csv")
+    message = file_email(row, recipients)
     try:
         message.send()
     except Exception as exc:

@@ -6,6 +6,10 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from django.utils.translation import gettext_noop
+
+from .reasons import Reason
+
 #: Name endings of files still being written by some tool; never taken.
 TEMPORARY_SUFFIXES = ("~", ".part", ".tmp", ".partial", ".crdownload")
 
@@ -19,7 +23,7 @@ class FoundFile:
     size: int
     mtime: float
     #: Why the file is refused outright (a symlink, a device…); "" if not.
-    refused: str = ""
+    refused: Reason | str = ""
 
 
 def is_candidate_name(name: str) -> bool:
@@ -67,13 +71,17 @@ def file_found(path: Path) -> FoundFile | None:
 
 
 def _found(path: Path, info: os.stat_result) -> FoundFile | None:
-    refused = ""
+    refused: Reason | str = ""
     if stat.S_ISLNK(info.st_mode):
-        refused = "Refused: the file is a symbolic link; links are never followed."
+        refused = Reason(
+            gettext_noop(
+                "Refused: the file is a symbolic link; links are never followed."
+            )
+        )
     elif stat.S_ISDIR(info.st_mode):
         return None
     elif not stat.S_ISREG(info.st_mode):
-        refused = "Refused: not a regular file."
+        refused = Reason(gettext_noop("Refused: not a regular file."))
     return FoundFile(
         path=path,
         name=path.name,

@@ -6,6 +6,7 @@ Only the engine's own views: the host project mounts them
 """
 
 from django.urls import path
+from django.views.i18n import JavaScriptCatalog
 
 from . import ops, views
 
@@ -37,6 +38,13 @@ urlpatterns = [
     path("import/", views.file_import, name="import"),
     path("import/preview/", views.file_preview_create, name="import-preview"),
     path("files/<int:file_id>/confirm/", views.file_confirm, name="file-confirm"),
+    # The texts of the dashboard's scripts, in the request's language
+    # (gettext() in the browser; the djangojs catalog of this app only).
+    path(
+        "jsi18n/",
+        JavaScriptCatalog.as_view(packages=["ingest"]),
+        name="jsi18n",
+    ),
     # Operations: Prometheus and the probes (no trailing slash, as they expect)
     path("metrics", ops.metrics, name="metrics"),
     path("healthz", ops.healthz, name="healthz"),

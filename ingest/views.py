@@ -23,10 +23,12 @@ from django.http import (
 from django.middleware.csrf import CsrfViewMiddleware
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.defaultfilters import date as date_format
+from django.template.defaultfilters import time as time_format
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import urlencode
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_GET, require_POST
 
@@ -41,6 +43,7 @@ from .forms import (
 )
 from .importers.reader import delimiter_name
 from .models import Inbox, InboxFile
+from .reasons import reason_text
 
 #: Ledger states mapped to the Celery-like states of the seed's JSON contract.
 _TASK_STATES = {
@@ -79,7 +82,7 @@ def staff_page(view: View) -> View:
         if not request.user.is_authenticated:
             return redirect_to_login(request.get_full_path())
         if not _is_staff(request.user):
-            raise PermissionDenied("The dashboard is for staff.")
+            raise PermissionDenied(_("The dashboard is for staff."))
         return view(request, *args, **kwargs)
 
     return wrapper
@@ -108,15 +111,17 @@ def staff_api(view: View) -> View:
     @wraps(view)
     def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:
         if not request.user.is_authenticated:
-            response = _json_error("Authentication required: log in first.", 401)
+            response = _json_error(_("Authentication required: log in first."), 401)
             response["WWW-Authenticate"] = 'Session realm="inbox-ingest"'
             return response
         if not _is_staff(request.user):
-            return _json_error("Staff only.", 403)
+            return _json_error(_("Staff only."), 403)
         if request.method not in ("GET", "HEAD", "OPTIONS", "TRACE"):
             problem = _csrf_problem(request)
             if problem:
-                return _json_error(f"CSRF check failed: {problem}", 403)
+                return _json_error(
+                    _("CSRF check failed: %(problem)s") % {"problem": problem}, 403
+                )
         return view(request, *args, **kwargs)
 
     return wrapper
@@ -145,17 +150,20 @@ def upload_limited(view: View, *, csrf: bool = True) -> View:
 def _file_json(row: InboxFile, *, full: bool = False) -> dict:
     """Return one ledger entry as JSON; lists (*full* False) skip preview rows."""
     data = services.file_summary(row)
+    discovered = timezone.localtime(row.discovered_at)
     data.update(
         id=row.pk,
+        # The reason in the reader's language; "error" stays as recorded.
+        error_display=row.error_text,
         dataset_requested=row.importer_requested,
         state=row.state,
         state_display=row.get_state_display(),
         source=row.source,
         source_display=row.get_source_display(),
         chosen_by_display=row.get_importer_chosen_by_display(),
-        discovered_display=date_format(
-            timezone.localtime(row.discovered_at), "M j, H:i:s"
-        ),
+        # As the page writes it, in the reader's language (01.12.2026 14:05:03).
+        discovered_display=f"{date_format(discovered, 'SHORT_DATE_FORMAT')} "
+        f"{time_format(discovered, 'H:i:s')}",
         task_id=row.task_id,
         attempts=row.attempts,
         discovered_at=row.discovered_at.isoformat(),
@@ -180,7 +188,7 @@ def task_status(request: HttpRequest, task_id: str) -> JsonResponse:
     """Return a task's state through the ledger; 404 for ids it never issued."""
     row = selectors.file_by_task_id(task_id=task_id)
     if row is None:
-        raise Http404("No import has this task id.")
+        raise Http404(_("No import has this task id."))
     state = _TASK_STATES[row.state]
     if state == "SUCCESS":
         return JsonResponse({"state": state, "result": services.file_summary(row)})
@@ -192,7 +200,7 @@ def task_status(request: HttpRequest, task_id: str) -> JsonResponse:
         }
         return JsonResponse({"state": state, **progress})
     if state == "FAILURE":
-        return JsonResponse({"state": state, "status": row.error})
+        return JsonResponse({"state": state, "status": row.error_text})
     return JsonResponse({"state": state, "status": row.get_state_display()})
 
 
@@ -267,7 +275,9 @@ def _uploads_store(
                 )
             )
         except services.UploadRejected as exc:
-            errors.append(f"{upload.name}: {exc}")
+            errors.append(
+                _("%(name)s: %(reason)s") % {"name": upload.name, "reason": exc}
+            )
     return rows, errors
 
 
@@ -294,6 +304,8 @@ def file_import(request: HttpRequest) -> JsonResponse:
             "file_id": r.pk,
             "task_id": r.task_id,
             "name": r.name,
+            # "preview" when the inbox previews files first: confirm it then.
+            "state": r.state,
             "inbox": r.inbox.name if r.inbox_id else "",
             # A person's choice is known now; otherwise the header decides
             # at import time (GET /files/<id>/ names it then).
@@ -395,7 +407,7 @@ def home(request: HttpRequest) -> HttpResponse:
             "query": f"{query}&" if query else "",
             "upload_form": UploadForm(),
             "schedules": [
-                (schedule, _seconds_until(schedule.next_run))
+                (schedule, _seconds_until(schedule.next_run), _timing(schedule))
                 for schedule in selectors.scan_schedules()
             ],
             "days": DASHBOARD_DAYS,
@@ -406,6 +418,18 @@ def home(request: HttpRequest) -> HttpResponse:
             "live_inbox": inbox.pk if inbox else "",
         },
     )
+
+
+def _timing(schedule: selectors.ScanSchedule) -> str:
+    """Return how often an inbox is scanned, in the reader's language."""
+    current = services.inbox_schedule(inbox=schedule.inbox)
+    if current.crontab:
+        return _("crontab %(line)s") % {"line": current.crontab}
+    if current.every:
+        return ngettext(
+            "every %(count)d second", "every %(count)d seconds", current.every
+        ) % {"count": current.every}
+    return str(schedule.task.scheduler) if schedule.task else ""
 
 
 def _seconds_until(moment) -> int | None:
@@ -437,7 +461,22 @@ def upload(request: HttpRequest) -> HttpResponse:
     """Store the uploaded CSVs and queue them, then show the dashboard."""
     rows, errors = _uploads_from_page(request, preview=False)
     for row in rows:
-        messages.success(request, f"{row.name} uploaded as #{row.pk}; import queued.")
+        if row.state == InboxFile.State.PREVIEW:
+            # Its inbox holds files for a person to confirm ("preview first").
+            messages.success(
+                request,
+                _(
+                    "%(name)s uploaded as #%(id)s; its inbox previews files "
+                    "first: confirm it to import."
+                )
+                % {"name": row.name, "id": row.pk},
+            )
+            continue
+        messages.success(
+            request,
+            _("%(name)s uploaded as #%(id)s; import queued.")
+            % {"name": row.name, "id": row.pk},
+        )
     for error in errors:
         messages.error(request, error)
     return redirect("ingest:home")
@@ -451,13 +490,15 @@ def scan(request: HttpRequest) -> HttpResponse:
     if inbox_id:
         inbox = get_object_or_404(Inbox, pk=inbox_id) if inbox_id.isdigit() else None
         if inbox is None:
-            raise Http404("No such inbox.")
+            raise Http404(_("No such inbox."))
     else:
         inbox = services.inbox_default()
     if services.inbox_scan_request(inbox=inbox):
-        messages.success(request, f"Scan of inbox {inbox.name} queued.")
+        messages.success(
+            request, _("Scan of inbox %(name)s queued.") % {"name": inbox.name}
+        )
     else:
-        messages.error(request, "Could not queue a scan: the broker is unreachable.")
+        messages.error(request, _("Could not queue a scan: the broker is unreachable."))
     return redirect("ingest:home")
 
 
@@ -497,6 +538,13 @@ def preview_page(request: HttpRequest, file_id: int) -> HttpResponse:
         {
             "row": row,
             "preview": preview,
+            # Recorded as message ids too: shown in the reader's language.
+            "preview_reason": reason_text(
+                preview.get("reason_id"), preview.get("reason", "")
+            ),
+            "preview_refusal": reason_text(
+                preview.get("refusal_id"), preview.get("refusal", "")
+            ),
             "computing": preview.get("status") in ("pending", "running", None),
             "progress": selectors.file_progress(row=row),
             "delimiter_name": delimiter_name(preview["delimiter"])
@@ -612,13 +660,18 @@ def file_requeue(request: HttpRequest, file_id: int) -> HttpResponse:
     row = get_object_or_404(InboxFile, pk=file_id)
     form = ReimportForm(request.POST)
     if row.state != InboxFile.State.FAILED:
-        messages.error(request, "Only failed files can be re-imported.")
+        messages.error(request, _("Only failed files can be re-imported."))
     elif not form.is_valid():
         messages.error(request, "; ".join(_form_errors(form)))
     elif services.files_requeue(files=[row], importer=form.cleaned_data["importer"]):
-        messages.success(request, f"{row.name} queued for another import.")
+        messages.success(
+            request, _("%(name)s queued for another import.") % {"name": row.name}
+        )
     else:
-        messages.error(request, f"{row.name} changed state meanwhile; not queued.")
+        messages.error(
+            request,
+            _("%(name)s changed state meanwhile; not queued.") % {"name": row.name},
+        )
     return redirect("ingest:file-page", file_id=row.pk)
 
 

@@ -50,6 +50,10 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    # After sessions, before CommonMiddleware (Django's documented order):
+    # the language comes from the switcher's cookie, else the browser's
+    # Accept-Language, else LANGUAGE_CODE.
+    "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -113,7 +117,21 @@ LOGIN_URL = "login"
 LOGOUT_REDIRECT_URL = "login"
 LOGIN_REDIRECT_URL = "ingest:home"
 
-LANGUAGE_CODE = "en-us"
+# --- Languages and time --------------------------------------------------
+
+#: The languages the dashboard, emails and reasons are translated into.
+#: Each app ships its own catalogs (``ingest/locale``, ``catalogue/locale``);
+#: Django's admin brings its own. Names are written in their own language,
+#: as a switcher shows them.
+LANGUAGES = [("en", "English"), ("uk", "Українська")]
+#: The site's language: for visitors whose browser asks for none of
+#: LANGUAGES, and for emails of inboxes that choose none.
+LANGUAGE_CODE = env.str("DJANGO_LANGUAGE_CODE", default="en")
+if LANGUAGE_CODE.split("-")[0] not in dict(LANGUAGES):
+    raise ImproperlyConfigured(
+        f"DJANGO_LANGUAGE_CODE={LANGUAGE_CODE!r} is not one of "
+        f"{', '.join(code for code, _name in LANGUAGES)}."
+    )
 TIME_ZONE = env.str("CELERY_TIMEZONE", default="Europe/Kyiv")
 USE_I18N = True
 USE_TZ = True

@@ -1,4 +1,4 @@
-"""URL configuration: the admin, the login pages and the ingest dashboard."""
+"""URL configuration: the admin, the login pages, the language switch, the dashboard."""
 
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
@@ -14,5 +14,8 @@ urlpatterns = [
         name="login",
     ),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    # Django's set_language (POST): the dashboard's language switcher posts
+    # here; without it the switcher is not shown.
+    path("i18n/", include("django.conf.urls.i18n")),
     path("", include("ingest.urls")),
 ]

@@ -10,6 +10,7 @@ from pathlib import Path
 from django.conf import settings
 
 BOOKS_HEADER = "title,author,year\n"
+JOURNALS_HEADER = "issn,title,year\n"
 
 
 def drop(
@@ -26,7 +27,18 @@ def drop(
 
 
 def books_csv(*rows: tuple[str, str, object]) -> str:
+    """Return a catalogue books file of (title, author, year) rows."""
     return BOOKS_HEADER + "".join(f"{t},{a},{y}\n" for t, a, y in rows)
+
+
+def journals_csv(*rows: tuple[str, str, object]) -> str:
+    """Return a test-only journals file of (issn, title, year) rows."""
+    return JOURNALS_HEADER + "".join(f"{i},{t},{y}\n" for i, t, y in rows)
+
+
+def issn(number: int) -> str:
+    """Return a distinct ISSN-shaped key for *number* (below 10**8)."""
+    return f"{number // 10_000:04d}-{number % 10_000:04d}"
 
 
 @contextlib.contextmanager
@@ -75,8 +87,9 @@ def ledger_row(name: str, state: str = "done", **fields):
 def default_inbox(*, every: int | None = 10, crontab: str = "", enabled: bool = True):
     """Return the default inbox scheduled every *every* seconds (or *crontab*).
 
-    Made through the service staff use, so its PeriodicTask is the real one;
-    a transactional test's flush removed what the migrations made.
+    Made through the service staff use, so its PeriodicTask is the real one
+    (``migrate`` creates none; ``ingest_setup`` would, through the same
+    service).
     """
     from ingest import services
 

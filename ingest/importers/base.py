@@ -15,13 +15,26 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 from django.db import models
-from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
+from ..reasons import Deferred, Joined, Reason
 from . import upsert
 
 
 class FileRejected(Exception):
-    """The whole file cannot be imported; the message says why, for people."""
+    """The whole file cannot be imported; the message says why, for people.
+
+    The reason is a :class:`~ingest.reasons.Reason` (shown in each reader's
+    language) or, from older code, plain text; ``str()`` gives its text in
+    the active language.
+    """
+
+    def __init__(self, reason: "Reason | Joined | str") -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+    def __str__(self) -> str:
+        return str(self.reason)
 
 
 @dataclass
@@ -33,18 +46,43 @@ class RejectedRow:
 
     line: int
     column: str
-    message: str
+    message: "Reason | str"
     raw: list[str]
     last_line: int = 0
 
 
 class RowError(Exception):
-    """One row is invalid; it is skipped and recorded."""
+    """One row is invalid; it is skipped and recorded.
 
-    def __init__(self, column: str, message: str) -> None:
-        super().__init__(message)
+    *message* is a :class:`~ingest.reasons.Reason` (or plain text from an
+    importer of one's own), translated when shown; the value types pass a
+    :class:`~ingest.reasons.Deferred` one, made into a reason only when
+    :attr:`message` is read (most rejected rows of a big file are counted,
+    not kept).
+    """
+
+    def __init__(self, column: str, message: "Reason | Deferred | str") -> None:
+        super().__init__(column, message)
         self.column = column
-        self.message = message
+        self._message = message
+
+    @property
+    def pending(self) -> "Reason | Deferred | str":
+        """Return the message as given, a Deferred one not made yet."""
+        return self._message
+
+    @property
+    def message(self) -> "Reason | str":
+        if isinstance(self._message, Deferred):
+            self._message = self._message.reason()
+        return self._message
+
+    def __str__(self) -> str:
+        return str(self.message)
+
+
+#: The reason of a blank value in a column that needs one.
+EMPTY = gettext_noop("%(column)s is empty")
 
 
 # --- Value types ------------------------------------------------------------
@@ -68,10 +106,19 @@ class Text:
         def parse(value: str) -> str:
             value = value.strip()
             if not value and not blank:
-                raise RowError(name, f"{name} is empty")
+                raise RowError(name, Deferred(EMPTY, column=name))
             if len(value) > limit:
                 raise RowError(
-                    name, f"{name} is {len(value)} characters; the limit is {limit}"
+                    name,
+                    Deferred(
+                        gettext_noop(
+                            "%(column)s is %(length)d characters; the limit is "
+                            "%(limit)d"
+                        ),
+                        column=name,
+                        length=len(value),
+                        limit=limit,
+                    ),
                 )
             return value
 
@@ -113,12 +160,30 @@ class Integer:
                 if not value:
                     if blank:
                         return None
-                    raise RowError(name, f"{name} is empty") from None
+                    raise RowError(name, Deferred(EMPTY, column=name)) from None
                 number = None
             if number is None or "_" in value:  # int() takes 1_000; people don't.
-                raise RowError(name, f"{name} {value!r} is not a whole number")
+                raise RowError(
+                    name,
+                    Deferred(
+                        gettext_noop("%(column)s %(value)s is not a whole number"),
+                        column=name,
+                        value=repr(value),
+                    ),
+                )
             if not low <= number <= high:
-                raise RowError(name, f"{name} {number} is outside {low}..{high}")
+                raise RowError(
+                    name,
+                    Deferred(
+                        gettext_noop(
+                            "%(column)s %(value)d is outside %(low)d..%(high)d"
+                        ),
+                        column=name,
+                        value=number,
+                        low=low,
+                        high=high,
+                    ),
+                )
             return number
 
         return parse
@@ -161,17 +226,20 @@ class Column:
         return heading_key(heading) in self.keys()
 
 
-def no_header_hint(header: Sequence[str]) -> str:
+def no_header_hint(header: Sequence[str]) -> Reason | str:
     """Return a sentence for a refused header that looks like data, or "".
 
     A year or a count where a heading should be means the file has no
-    header line at all: "Missing column(s)" alone would not say so.
+    header line at all: "Missing column(s)" alone would not say so. Added
+    to a reason (``reason + hint``), it follows it after a space.
     """
     if not any(heading.strip().isdigit() for heading in header):
         return ""
-    return " " + _(
-        "The header row holds a number, so it looks like data: the file "
-        "seems to have no header line; add one."
+    return Reason(
+        gettext_noop(
+            "The header row holds a number, so it looks like data: the file "
+            "seems to have no header line; add one."
+        )
     )
 
 
@@ -298,6 +366,11 @@ class Importer:
         measuring (the catalogue's books) yields its own.
         """
         rng = random.Random(seed)
+        keys = {
+            column.name: _sample_key_spelling(column, seed=seed, rows=rows)
+            for column in self.columns
+            if column.name in self.natural_key and isinstance(column.type, Text)
+        }
         for number in range(rows):
             row = []
             for column in self.columns:
@@ -305,10 +378,8 @@ class Importer:
                     high = column.type.maximum
                     high = high() if callable(high) else high
                     row.append(str(rng.randint(column.type.minimum, high)))
-                elif column.name in self.natural_key:
-                    row.append(
-                        f"{column.name} {seed}-{number}"[: column.type.max_length]
-                    )
+                elif column.name in keys:
+                    row.append(keys[column.name](number))
                 else:
                     text = f"{column.name} {rng.randrange(max(1, pool))}"
                     row.append(text[: column.type.max_length])
@@ -326,10 +397,17 @@ class Importer:
         match = self.header_match(header, aliases)
         if match.missing:
             found = [heading.replace("\ufeff", "").strip() for heading in header]
+            found_text = ", ".join(h for h in found if h)
             raise FileRejected(
-                f"Missing column(s): {', '.join(match.missing)}; expected: "
-                f"{', '.join(c.name for c in self.columns)}; found: "
-                f"{', '.join(h for h in found if h) or '(nothing)'}."
+                Reason(
+                    gettext_noop(
+                        "Missing column(s): %(missing)s; expected: %(expected)s; "
+                        "found: %(found)s."
+                    ),
+                    missing=", ".join(match.missing),
+                    expected=", ".join(c.name for c in self.columns),
+                    found=found_text or Reason(gettext_noop("(nothing)")),
+                )
                 + no_header_hint(header)
             )
         self.present = frozenset(
@@ -381,6 +459,33 @@ class Importer:
         )
 
 
+def _sample_key_spelling(
+    column: Column, *, seed: int, rows: int
+) -> Callable[[int], str]:
+    """Return how the benchmark spells natural-key value *number* of *column*.
+
+    Readable (``name 7-42``) when the longest of the *rows* keys fits the
+    column, else seed and number in base 36 (``7-wi``): a nine-character
+    ISSN holds millions. One spelling per file keeps the keys distinct; a
+    key is never cut to fit, since a cut key would repeat another.
+    """
+    readable = f"{column.name} {seed}-{{}}".format
+    if len(readable(max(rows - 1, 0))) <= column.type.max_length:
+        return readable
+    prefix = f"{_base36(seed)}-"
+    return lambda number: prefix + _base36(number)
+
+
+def _base36(number: int) -> str:
+    digits = "0123456789abcdefghijklmnopqrstuvwxyz"
+    text = ""
+    while True:
+        number, digit = divmod(number, 36)
+        text = digits[digit] + text
+        if not number:
+            return text
+
+
 #: A rejected row keeps at most this many fields of this many characters:
 #: ten thousand rows of megabyte fields must not be held in memory.
 RAW_MAX_FIELDS, RAW_MAX_CHARS = 50, 1000
@@ -396,8 +501,18 @@ def raw_fields_cap(fields: list[str]) -> list[str]:
     ]
 
 
+def _percent(rate: float) -> int | float:
+    """Return *rate* as a percentage, whole when it is (0.1 → 10, not 10.000…2)."""
+    percent = float(f"{rate * 100:g}")
+    return int(percent) if percent.is_integer() else percent
+
+
 def rejected_share_check(
-    *, total: int, rejected: int, max_rate: float, first_errors: Sequence[str] = ()
+    *,
+    total: int,
+    rejected: int,
+    max_rate: float,
+    first_errors: Sequence["Reason | str"] = (),
 ) -> None:
     """Refuse a file with no data rows or too large a share of invalid ones.
 
@@ -405,14 +520,30 @@ def rejected_share_check(
     and the first few errors, so the reason file alone explains the refusal.
     """
     if total == 0:
-        raise FileRejected("The file has a header but no data rows.")
+        raise FileRejected(
+            Reason(gettext_noop("The file has a header but no data rows."))
+        )
     if rejected / total <= max_rate:
         return
-    examples = "; ".join(first_errors)
-    raise FileRejected(
-        f"{rejected} of {total} rows ({rejected / total:.1%}) are invalid, more "
-        f"than the {max_rate * 100:g}% allowed (INGEST_MAX_REJECT_RATE), so nothing "
-        "from the file was imported."
-        + (f" First errors: {examples}." if examples else "")
-        + " Fix the rows and drop the file again."
-    )
+    parts: list = [
+        Reason(
+            gettext_noop(
+                "%(rejected)d of %(total)d rows (%(share)s%%) are invalid, more "
+                "than the %(limit)s%% allowed (INGEST_MAX_REJECT_RATE), so "
+                "nothing from the file was imported."
+            ),
+            rejected=rejected,
+            total=total,
+            share=round(rejected / total * 100, 1),
+            limit=_percent(max_rate),
+        )
+    ]
+    if first_errors:
+        parts.append(
+            Reason(
+                gettext_noop("First errors: %(errors)s."),
+                errors=Joined(first_errors, sep="; "),
+            )
+        )
+    parts.append(Reason(gettext_noop("Fix the rows and drop the file again.")))
+    raise FileRejected(Joined(parts, sep=" "))

@@ -11,6 +11,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from django.utils.translation import gettext_noop
+
+from ..reasons import Deferred, Reason
 from .base import Importer, RejectedRow, RowError, raw_fields_cap
 from .reader import csv_open
 
@@ -114,10 +117,17 @@ def rows_stage(
             try:
                 append((line, *clean(pick(fields))))
             except RowError as exc:
-                column, message = exc.column, exc.message
+                # Its reason is made only if the row is kept (see below).
+                column, message = exc.column, exc.pending
             except IndexError:
                 column = ""
-                message = f"expected at least {widest + 1} fields, found {len(fields)}"
+                message = Reason(
+                    gettext_noop(
+                        "expected at least %(wanted)d fields, found %(found)d"
+                    ),
+                    wanted=widest + 1,
+                    found=len(fields),
+                )
             else:
                 if len(batch) >= batch_rows:
                     write(batch)
@@ -129,6 +139,8 @@ def rows_stage(
                 continue
             rejected += 1
             if len(errors) < max_errors:
+                if isinstance(message, Deferred):
+                    message = message.reason()
                 errors.append(
                     RejectedRow(line, column, message, raw_fields_cap(fields))
                 )

@@ -25,9 +25,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import charset_normalizer
-from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from .. import conf
+from ..reasons import Reason
 from .base import FileRejected, RejectedRow, raw_fields_cap
 from .dialect import (
     DELIMITERS,
@@ -81,9 +82,14 @@ class _CountingReader(io.RawIOBase):
             at = memoryview(buffer)[:count].tobytes().find(b"\x00")
             if at >= 0:
                 raise FileRejected(
-                    f"The file contains a NUL byte (offset {self.bytes_read + at}): "
-                    "it looks binary, not CSV text; check that the right file "
-                    "was exported."
+                    Reason(
+                        gettext_noop(
+                            "The file contains a NUL byte (offset %(offset)d): it "
+                            "looks binary, not CSV text; check that the right file "
+                            "was exported."
+                        ),
+                        offset=self.bytes_read + at,
+                    )
                 )
         self.bytes_read += count
         return count
@@ -152,12 +158,21 @@ class _RecordStream:
                 start = self._offset + reader.line_num + 1
         except csv.Error as exc:
             raise FileRejected(
-                _("The header on line %(line)d cannot be read as CSV: %(error)s.")
-                % {"line": start, "error": exc}
+                Reason(
+                    gettext_noop(
+                        "The header on line %(line)d cannot be read as CSV: %(error)s."
+                    ),
+                    line=start,
+                    error=str(exc),
+                )
             ) from None
         except UnicodeDecodeError:
             self._undecodable()
-        raise FileRejected(_("The file has no header line: it holds only blank lines."))
+        raise FileRejected(
+            Reason(
+                gettext_noop("The file has no header line: it holds only blank lines.")
+            )
+        )
 
     def __iter__(self) -> Iterator[tuple[int, list[str]]]:
         head = self.header[0]
@@ -233,11 +248,12 @@ class _RecordStream:
         self._reject(line, last, fields, self._count_reason)
         return None
 
-    def _count_reason(self, fields: list[str]) -> str:
-        return _("%(count)d fields, header has %(width)d") % {
-            "count": len(fields),
-            "width": self._width,
-        }
+    def _count_reason(self, fields: list[str]) -> Reason:
+        return Reason(
+            gettext_noop("%(count)d fields, header has %(width)d"),
+            count=len(fields),
+            width=self._width,
+        )
 
     def _joined(self, fields: list[str]) -> str:
         return self._options["delimiter"].join(fields)
@@ -266,7 +282,11 @@ class _RecordStream:
             return
         message = reason(raw) if callable(reason) else reason
         if last > line:
-            message += _(" (the record runs to line %(last)d)") % {"last": last}
+            message = Reason(
+                gettext_noop("%(reason)s (the record runs to line %(last)d)"),
+                reason=message,
+                last=last,
+            )
         self.malformed.append(
             RejectedRow(line, "", message, raw_fields_cap(raw), last_line=last)
         )
@@ -280,26 +300,30 @@ class _RecordStream:
         """
         if "unexpected end of data" in error:
             raise FileRejected(
-                _(
-                    "A quote (%(quote)s) opened on line %(line)d is never closed: "
-                    "the rest of the file would be read as one field. Close the "
-                    "quote or remove it."
+                Reason(
+                    gettext_noop(
+                        "A quote (%(quote)s) opened on line %(line)d is never "
+                        "closed: the rest of the file would be read as one field. "
+                        "Close the quote or remove it."
+                    ),
+                    quote=self._options["quotechar"],
+                    line=start,
                 )
-                % {"quote": self._options["quotechar"], "line": start}
             )
         deque(itertools.islice(self._lag, start - 1 - self._lag_at), maxlen=0)
         raw = list(itertools.islice(self._lag, end - start + 1))
         rest = list(self._pushback)
         if end > start:
-            reason = _("unbalanced quote")
+            reason = Reason(gettext_noop("unbalanced quote"))
         elif "field larger than field limit" in error:
-            reason = _("a field longer than %(limit)d characters") % {
-                "limit": FIELD_SIZE_LIMIT
-            }
+            reason = Reason(
+                gettext_noop("a field longer than %(limit)d characters"),
+                limit=FIELD_SIZE_LIMIT,
+            )
         elif "expected after" in error:
-            reason = _("text after a closing quote")
+            reason = Reason(gettext_noop("text after a closing quote"))
         else:
-            reason = _("malformed record: %(error)s") % {"error": error}
+            reason = Reason(gettext_noop("malformed record: %(error)s"), error=error)
         self._pending_reject()
         self._reject(start, start, [raw[0].rstrip("\r\n")] if raw else [], reason)
         self._restart(raw[1:] + rest, start)
@@ -308,10 +332,18 @@ class _RecordStream:
         # The text layer decodes ahead in chunks: find the byte itself.
         line, offset, byte = _undecodable_at(self._path, self._encoding)
         raise FileRejected(
-            f"The file is not valid {self._encoding} text: undecodable byte "
-            f"0x{byte:02x} on line {line} (offset {offset}); the encoding was "
-            "guessed from the start of the file. Save it as UTF-8, or declare "
-            "its encoding (INGEST_CSV_ENCODING)."
+            Reason(
+                gettext_noop(
+                    "The file is not valid %(encoding)s text: undecodable byte "
+                    "%(byte)s on line %(line)d (offset %(offset)d); the encoding "
+                    "was guessed from the start of the file. Save it as UTF-8, or "
+                    "declare its encoding (INGEST_CSV_ENCODING)."
+                ),
+                encoding=self._encoding,
+                byte=f"0x{byte:02x}",
+                line=line,
+                offset=offset,
+            )
         ) from None
 
 
@@ -386,8 +418,12 @@ def encoding_detect(
         return "utf-16"
     if b"\x00" in sample:
         raise FileRejected(
-            "The file looks binary (it contains NUL bytes), not CSV text; "
-            "check that the right file was exported."
+            Reason(
+                gettext_noop(
+                    "The file looks binary (it contains NUL bytes), not CSV text; "
+                    "check that the right file was exported."
+                )
+            )
         )
     if candidates is None:
         candidates = conf.csv_encodings()
@@ -398,11 +434,13 @@ def encoding_detect(
     match = charset_normalizer.from_bytes(sample, cp_isolation=candidates).best()
     if match is None:
         raise FileRejected(
-            _(
-                "The file is not text in a supported encoding (%(encodings)s); "
-                "it looks binary or damaged."
+            Reason(
+                gettext_noop(
+                    "The file is not text in a supported encoding (%(encodings)s); "
+                    "it looks binary or damaged."
+                ),
+                encodings=", ".join(candidates),
             )
-            % {"encodings": ", ".join(candidates)}
         )
     name = codecs.lookup(match.encoding).name
     if name == "ascii":
@@ -425,8 +463,13 @@ def _codec(name: str) -> str:
         return codecs.lookup(name).name
     except LookupError:
         raise FileRejected(
-            f"Unknown encoding {name!r} is declared for this file (the importer "
-            "or INGEST_CSV_ENCODING); fix the setting."
+            Reason(
+                gettext_noop(
+                    "Unknown encoding %(encoding)s is declared for this file (the "
+                    "importer or INGEST_CSV_ENCODING); fix the setting."
+                ),
+                encoding=repr(name),
+            )
         ) from None
 
 
@@ -459,12 +502,14 @@ def _nul_refused(lines: Iterator[str]) -> Iterator[str]:
     for number, line in enumerate(lines, start=1):
         if "\x00" in line:
             raise FileRejected(
-                _(
-                    "The file contains a NUL character (line %(line)d): it "
-                    "looks binary, not CSV text; check that the right file "
-                    "was exported."
+                Reason(
+                    gettext_noop(
+                        "The file contains a NUL character (line %(line)d): it "
+                        "looks binary, not CSV text; check that the right file "
+                        "was exported."
+                    ),
+                    line=number,
                 )
-                % {"line": number}
             )
         yield line
 
@@ -496,9 +541,15 @@ def csv_open(
     """
     size = path.stat().st_size
     if size == 0:
-        raise FileRejected("The file is empty (0 bytes): there is no header line.")
+        raise FileRejected(
+            Reason(
+                gettext_noop("The file is empty (0 bytes): there is no header line.")
+            )
+        )
     if header_line is not None and header_line < 1:
-        raise FileRejected(_("The header row must be line 1 or later."))
+        raise FileRejected(
+            Reason(gettext_noop("The header row must be line 1 or later."))
+        )
     with open(path, "rb", buffering=0) as raw:
         sample = raw.read(SAMPLE_SIZE)
         complete = len(sample) >= size

@@ -16,8 +16,10 @@ from django.core.exceptions import ImproperlyConfigured
 from django.core.signals import setting_changed
 from django.dispatch import receiver
 from django.utils.module_loading import import_string
+from django.utils.translation import gettext_noop
 
 from .. import conf
+from ..reasons import Reason
 from .base import FileRejected, Importer
 
 #: The module of an app in which importers are looked for.
@@ -84,7 +86,11 @@ def importer_get(name: str) -> Importer:
         return importers_by_name()[name]()
     except KeyError:
         raise FileRejected(
-            f"Unknown dataset {name!r}; known: {', '.join(importer_names())}."
+            Reason(
+                gettext_noop("Unknown dataset %(name)s; known: %(known)s."),
+                name=repr(name),
+                known=", ".join(importer_names()),
+            )
         ) from None
 
 

@@ -11,7 +11,10 @@ import difflib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+from django.utils.translation import gettext_noop
+
 from ..models import InboxFile
+from ..reasons import Joined, Reason
 from .base import FileRejected, HeaderMatch, Importer, heading_key, no_header_hint
 from .registry import importer_classes, importer_get
 
@@ -67,9 +70,15 @@ def route_choose(
         return Route(named[0].importer(), ChosenBy.NAME)
     names = ", ".join(match.importer.name for match in best)
     raise FileRejected(
-        f'Header "{_header_text(header)}" fits several datasets equally well '
-        f"({names}) and the file name does not say which; choose the dataset "
-        "when re-importing, or set it on the inbox."
+        Reason(
+            gettext_noop(
+                'Header "%(header)s" fits several datasets equally well '
+                "(%(names)s) and the file name does not say which; choose the "
+                "dataset when re-importing, or set it on the inbox."
+            ),
+            header=_header_text(header),
+            names=names,
+        )
     )
 
 
@@ -78,7 +87,7 @@ def no_match_reason(
     matches: Sequence[HeaderMatch],
     *,
     closest: HeaderMatch | None = None,
-) -> str:
+) -> Joined:
     """Return, per dataset, what it expected and what the header lacked.
 
     *closest* is a dataset the header resembles more than any it fits.
@@ -87,26 +96,57 @@ def no_match_reason(
     for match in matches:
         importer = match.importer
         required = [c.name for c in importer.columns if not c.optional]
-        text = f"{importer.name} needs {', '.join(required)}"
-        notes = [f"missing: {', '.join(match.missing)}"] if match.missing else []
-        if not match.missing:
-            notes.append("matched")
+        notes: list[Reason] = []
+        if match.missing:
+            notes.append(
+                Reason(
+                    gettext_noop("missing: %(columns)s"),
+                    columns=", ".join(match.missing),
+                )
+            )
+        else:
+            notes.append(Reason(gettext_noop("matched")))
         for heading in match.unknown[:UNKNOWN_SHOWN]:
             guess = _suggestion(heading, importer)
             if guess:
                 notes.append(
-                    f'"{heading}" is not a column of {importer.name}: '
-                    f"did you mean {guess}?"
+                    Reason(
+                        gettext_noop(
+                            '"%(heading)s" is not a column of %(dataset)s: did you '
+                            "mean %(guess)s?"
+                        ),
+                        heading=heading,
+                        dataset=importer.name,
+                        guess=guess,
+                    )
                 )
-        parts.append(f"{text} ({'; '.join(notes)})")
+        parts.append(
+            Reason(
+                gettext_noop("%(dataset)s needs %(columns)s (%(notes)s)"),
+                dataset=importer.name,
+                columns=", ".join(required),
+                notes=Joined(notes, sep="; "),
+            )
+        )
+    datasets = Joined(parts, sep="; ")
     if closest is not None:
-        lead = (
-            f'Header "{_header_text(header)}" is closest to {closest.importer.name}, '
-            f"which also needs {', '.join(closest.missing)}: "
+        lead = Reason(
+            gettext_noop(
+                'Header "%(header)s" is closest to %(dataset)s, which also needs '
+                "%(missing)s: %(datasets)s."
+            ),
+            header=_header_text(header),
+            dataset=closest.importer.name,
+            missing=", ".join(closest.missing),
+            datasets=datasets,
         )
     else:
-        lead = f'Header "{_header_text(header)}" matches no dataset: '
-    return lead + "; ".join(parts) + "." + no_header_hint(header)
+        lead = Reason(
+            gettext_noop('Header "%(header)s" matches no dataset: %(datasets)s.'),
+            header=_header_text(header),
+            datasets=datasets,
+        )
+    return Joined([lead], sep="") + no_header_hint(header)
 
 
 def _suggestion(heading: str, importer: type[Importer]) -> str:
@@ -121,6 +161,8 @@ def _suggestion(heading: str, importer: type[Importer]) -> str:
     return names[close[0]] if close else ""
 
 
-def _header_text(header: Sequence[str]) -> str:
+def _header_text(header: Sequence[str]) -> str | Reason:
     text = ", ".join(h.replace("\ufeff", "").strip() for h in header if h.strip())
-    return (text[:200] + "…") if len(text) > 200 else (text or "(empty)")
+    if not text:
+        return Reason(gettext_noop("(empty)"))
+    return (text[:200] + "…") if len(text) > 200 else text

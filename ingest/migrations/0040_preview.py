@@ -1,36 +1,12 @@
-"""Previews: a ledger state nothing imports, "preview first" inboxes, and
-the hourly task that removes previews nobody confirmed.
+"""Previews: a ledger state nothing imports and "preview first" inboxes.
 
-The schedule is created once; staff own it afterwards (as the scan's).
+This migration once also created the hourly "Expire previews" task;
+``manage.py ingest_setup`` creates it now (``migrate`` creates no schedule),
+and a database migrated before keeps the one it has. The no-op stays in
+place of that step so the operations keep their order.
 """
 
 from django.db import migrations, models
-
-EXPIRE_TASK_NAME = "Expire previews"
-
-
-def create_schedule(apps, schema_editor):
-    IntervalSchedule = apps.get_model("django_celery_beat", "IntervalSchedule")
-    PeriodicTask = apps.get_model("django_celery_beat", "PeriodicTask")
-    PeriodicTasks = apps.get_model("django_celery_beat", "PeriodicTasks")
-    interval, _ = IntervalSchedule.objects.get_or_create(every=1, period="hours")
-    _task, created = PeriodicTask.objects.get_or_create(
-        name=EXPIRE_TASK_NAME,
-        defaults={
-            "task": "ingest.tasks.expire_previews",
-            "interval": interval,
-            "kwargs": "{}",
-            "expire_seconds": 600,
-            "description": "Remove previews not confirmed within INGEST_PREVIEW_KEEP.",
-        },
-    )
-    if created:
-        # Historical models send no signals: tell running beats by hand.
-        from django.utils import timezone
-
-        PeriodicTasks.objects.update_or_create(
-            ident=1, defaults={"last_update": timezone.now()}
-        )
 
 
 class Migration(migrations.Migration):
@@ -77,5 +53,7 @@ class Migration(migrations.Migration):
                 max_length=16,
             ),
         ),
-        migrations.RunPython(create_schedule, migrations.RunPython.noop),
+        migrations.RunPython(
+            migrations.RunPython.noop, migrations.RunPython.noop, elidable=True
+        ),
     ]

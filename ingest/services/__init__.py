@@ -40,6 +40,7 @@ from .previews import (
     file_preview_change,
     file_preview_confirm,
     previews_expire,
+    previews_schedule_ensure,
 )
 from .retention import retention_apply, retention_schedule_ensure
 from .scan import inbox_scan
@@ -79,6 +80,7 @@ __all__ = [
     "inbox_schedule",
     "inboxes_enabled",
     "previews_expire",
+    "previews_schedule_ensure",
     "retention_apply",
     "retention_schedule_ensure",
     "upload_name",

@@ -26,8 +26,8 @@ from django.db import (
     transaction,
 )
 from django.db.models import F
-from django.utils import timezone
-from django.utils.translation import gettext as _
+from django.utils import timezone, translation
+from django.utils.translation import gettext_noop
 
 from .. import conf, locks, notify, storage
 from ..importers import FileRejected, Importer, route_choose
@@ -35,8 +35,17 @@ from ..importers.base import rejected_share_check
 from ..importers.pipeline import RejectedRow, StageResult, rows_stage
 from ..importers.reader import csv_open
 from ..importers.staging import Staging
+from ..languages import file_language
 from ..models import InboxFile, RowRejection
 from ..progress import ProgressReporter, ProgressSink
+from ..reasons import (
+    Grouped,
+    Reason,
+    reason_json,
+    reason_stored,
+    reason_text,
+    site_language,
+)
 from .dispatch import import_publish, webhook_publish
 
 logger = logging.getLogger(__name__)
@@ -71,7 +80,12 @@ def file_import(
         if row.attempts > conf.max_attempts():
             return _file_fail(
                 row,
-                f"Gave up after {row.attempts - 1} attempts: every worker died on it.",
+                Reason(
+                    gettext_noop(
+                        "Gave up after %(attempts)d attempts: every worker died on it."
+                    ),
+                    attempts=row.attempts - 1,
+                ),
             )
         try:
             # The COPY writer talks to the driver directly; translate its
@@ -79,12 +93,18 @@ def file_import(
             with connection.wrap_database_errors:
                 return _file_run(row, progress_sink)
         except FileRejected as exc:
-            return _file_fail(row, str(exc))
+            return _file_fail(row, exc.reason)
         except (OperationalError, InterfaceError):
             raise
         except Exception as exc:
             logger.exception("Import of file #%s failed", file_id)
-            return _file_fail(row, f"Unexpected error: {type(exc).__name__}: {exc}")
+            return _file_fail(
+                row,
+                Reason(
+                    gettext_noop("Unexpected error: %(error)s"),
+                    error=f"{type(exc).__name__}: {exc}",
+                ),
+            )
 
 
 def _skipped(file_id: int, reason: str) -> dict:
@@ -122,14 +142,23 @@ def _file_locate(row: InboxFile) -> Path:
         mode = os.lstat(target).st_mode
     except FileNotFoundError:
         raise FileRejected(
-            f"The file is gone: neither {target} nor "
-            f"{row.stored_path or '(no other copy)'} exists."
+            Reason(
+                gettext_noop(
+                    "The file is gone: neither %(path)s nor %(other)s exists."
+                ),
+                path=str(target),
+                other=row.stored_path or Reason(gettext_noop("(no other copy)")),
+            )
         ) from None
     if not stat.S_ISREG(mode):
         # A refused symlink sent back by a re-import must not be read either.
         raise FileRejected(
-            "Refused: the file is a symbolic link or not a regular file; "
-            "links are never followed."
+            Reason(
+                gettext_noop(
+                    "Refused: the file is a symbolic link or not a regular file; "
+                    "links are never followed."
+                )
+            )
         )
     return target
 
@@ -142,9 +171,11 @@ def _file_run(row: InboxFile, progress_sink: ProgressSink | None) -> dict:
     confirmed = row.preview.get("confirmed_sha256")
     if confirmed and digest != confirmed:
         raise FileRejected(
-            _(
-                "The file changed after a person confirmed its preview; nothing "
-                "was imported. Preview it again."
+            Reason(
+                gettext_noop(
+                    "The file changed after a person confirmed its preview; "
+                    "nothing was imported. Preview it again."
+                )
             )
         )
     ended = _content_claim(row, digest, size)
@@ -175,8 +206,14 @@ def _file_checked(row: InboxFile) -> tuple[Path, int]:
     size = path.stat().st_size
     if size > conf.max_file_size():
         raise FileRejected(
-            f"The file is {size:,} bytes, more than the {conf.max_file_size():,} "
-            "allowed (INGEST_MAX_FILE_SIZE); split it into smaller files."
+            Reason(
+                gettext_noop(
+                    "The file is %(size)s bytes, more than the %(limit)s allowed "
+                    "(INGEST_MAX_FILE_SIZE); split it into smaller files."
+                ),
+                size=Grouped(size),
+                limit=Grouped(conf.max_file_size()),
+            )
         )
     return path, size
 
@@ -321,7 +358,11 @@ def _file_apply(
 
 
 def _rejections_record(file_id: int, staged: StageResult) -> None:
-    """Replace the file's recorded row errors and counts with *staged*'s."""
+    """Replace the file's recorded row errors and counts with *staged*'s.
+
+    Each reason is kept as text in the site's language and as its message
+    id and values, for each reader's language (:mod:`ingest.reasons`).
+    """
     RowRejection.objects.filter(file_id=file_id).delete()
     _rejections_insert(file_id, staged)
     InboxFile.objects.filter(pk=file_id).update(**_staged_facts(staged))
@@ -331,19 +372,22 @@ def _rejections_insert(file_id: int, staged: StageResult) -> None:
     """Record *staged*'s row errors (none: no statement)."""
     if not staged.errors:
         return
-    RowRejection.objects.bulk_create(
-        (
-            RowRejection(
-                file_id=file_id,
-                line=error.line,
-                column=error.column[:64],
-                message=error.message[:500],
-                raw=error.raw,
-            )
-            for error in staged.errors
-        ),
-        batch_size=1000,
-    )
+    with site_language():
+        RowRejection.objects.bulk_create(
+            (
+                RowRejection(
+                    file_id=file_id,
+                    line=error.line,
+                    column=error.column[:64],
+                    message=reason_text(reason, error.message)[:500],
+                    reason=reason,
+                    raw=error.raw,
+                )
+                for error in staged.errors
+                for reason in [reason_json(error.message)]
+            ),
+            batch_size=1000,
+        )
 
 
 def _staged_facts(staged: StageResult) -> dict:
@@ -358,9 +402,19 @@ def _staged_facts(staged: StageResult) -> dict:
     }
 
 
-def _error_text(error: RejectedRow) -> str:
-    column = f" ({error.column})" if error.column else ""
-    return f"line {error.line}{column}: {error.message}"
+def _error_text(error: RejectedRow) -> Reason:
+    if error.column:
+        return Reason(
+            gettext_noop("line %(line)d (%(column)s): %(message)s"),
+            line=error.line,
+            column=error.column,
+            message=error.message,
+        )
+    return Reason(
+        gettext_noop("line %(line)d: %(message)s"),
+        line=error.line,
+        message=error.message,
+    )
 
 
 def _content_done(digest: str, exclude_id: int) -> InboxFile | None:
@@ -384,8 +438,14 @@ def _file_duplicate(
         duplicate_of=original,
         finished_at=finished,
         stored_path=str(destination),
-        error=(
-            f"Same content as file #{original.pk} ({original.name}); nothing imported."
+        **_error_fields(
+            Reason(
+                gettext_noop(
+                    "Same content as file #%(id)d (%(name)s); nothing imported."
+                ),
+                id=original.pk,
+                name=original.name,
+            )
         ),
     )
     row.refresh_from_db(from_queryset=InboxFile.objects.select_related("inbox"))
@@ -407,17 +467,24 @@ def _file_defer(row: InboxFile) -> dict:
     }
 
 
-def _file_fail(row: InboxFile, reason: str) -> dict:
+def _error_fields(reason: "Reason | str") -> dict:
+    """Return the ledger fields that record *reason* (text, message id)."""
+    text, stored = reason_stored(reason)
+    return {"error": text, "error_reason": stored}
+
+
+def _file_fail(row: InboxFile, reason: "Reason | str") -> dict:
     """Record a failed import, move the file to failed/ with its reason."""
     destination = storage.failed_path(file_id=row.pk, name=row.name)
+    fields = _error_fields(reason)
     InboxFile.objects.filter(pk=row.pk, state=State.IMPORTING).update(
         state=State.FAILED,
-        error=reason,
         finished_at=timezone.now(),
         stored_path=str(destination),
+        **fields,
     )
     row.refresh_from_db(from_queryset=InboxFile.objects.select_related("inbox"))
-    logger.warning("File #%s (%s) failed: %s", row.pk, row.name, reason)
+    logger.warning("File #%s (%s) failed: %s", row.pk, row.name, fields["error"])
     file_settle(row)
     outcome_tell(row)
     return file_summary(row)
@@ -464,21 +531,36 @@ def file_settle(row: InboxFile) -> None:
             pass  # Settled concurrently.
     if row.state == State.FAILED and row.stored_path:
         reason = storage.reason_path(destination)
-        text = file_failure_paragraph(row) + "\n"
+        with translation.override(file_language(row)):
+            text = file_failure_paragraph(row) + "\n"
         # Rewritten when a re-import failed for another reason than before.
         if not reason.exists() or reason.read_text(encoding="utf-8") != text:
             storage.write_text_atomic(reason, text)
 
 
 def file_failure_paragraph(row: InboxFile) -> str:
-    """Return one paragraph telling people why a file failed and what to do."""
-    error = " ".join(row.error.split()) or "No reason was recorded."
+    """Return one paragraph telling people why a file failed and what to do.
+
+    Written in the active language; the ``.error.txt`` beside a failed file
+    is written in its inbox's (see :func:`file_settle`).
+    """
+    error = " ".join(row.error_text.split()) or Reason(
+        gettext_noop("No reason was recorded.")
+    )
     if not error.endswith((".", "!", "?")):
         error += "."
-    return (
-        f"{row.name} (ledger #{row.pk}) was not imported: {error} Nothing from "
-        "this file was written to the database. Fix it and drop it into the "
-        "inbox again, or re-import it from the admin once fixed in place."
+    return str(
+        Reason(
+            gettext_noop(
+                "%(name)s (ledger #%(id)d) was not imported: %(error)s Nothing "
+                "from this file was written to the database. Fix it and drop it "
+                "into the inbox again, or re-import it from the admin once fixed "
+                "in place."
+            ),
+            name=row.name,
+            id=row.pk,
+            error=error,
+        )
     )
 
 

@@ -17,6 +17,7 @@ from pathlib import Path
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.utils.translation import gettext as _
 from django_celery_beat.models import CrontabSchedule, IntervalSchedule, PeriodicTask
 
 from .. import conf
@@ -42,9 +43,12 @@ class Schedule:
     crontab: str = ""
 
     def __str__(self) -> str:
+        """Return the schedule in the active language (``every 10 s``)."""
         if self.crontab:
-            return f"crontab {self.crontab}"
-        return f"every {self.every} s" if self.every else "none"
+            return _("crontab %(line)s") % {"line": self.crontab}
+        if self.every:
+            return _("every %(seconds)s s") % {"seconds": self.every}
+        return _("none")
 
 
 def importer_column_names() -> set[str]:
@@ -94,20 +98,32 @@ def inbox_folder_clean(folder: str) -> str:
         return ""
     raw = Path(folder)
     if not raw.is_absolute():
-        raise ValidationError(f"{folder!r} is not an absolute path.", code="relative")
+        raise ValidationError(
+            _("%(folder)s is not an absolute path.") % {"folder": repr(folder)},
+            code="relative",
+        )
     if ".." in raw.parts:
         raise ValidationError(
-            f"{folder!r} contains '..'; give the folder's real path.", code="dotdot"
+            _("%(folder)s contains '..'; give the folder's real path.")
+            % {"folder": repr(folder)},
+            code="dotdot",
         )
     resolved = raw.resolve()
     if resolved == conf.inbox_dir():
         return ""
     roots = [Path(r).resolve() for r in conf.setting("INGEST_ALLOWED_ROOTS")]
     if not any(resolved == root or root in resolved.parents for root in roots):
-        allowed = ", ".join(str(root) for root in roots) or "none are set"
-        pointed = f" (it resolves to {resolved})" if resolved != raw else ""
+        allowed = ", ".join(str(root) for root in roots) or _("none are set")
+        if resolved != raw:
+            message = _(
+                "%(folder)s (it resolves to %(resolved)s) is outside "
+                "INGEST_ALLOWED_ROOTS (%(allowed)s)."
+            )
+        else:
+            message = _("%(folder)s is outside INGEST_ALLOWED_ROOTS (%(allowed)s).")
         raise ValidationError(
-            f"{folder!r}{pointed} is outside INGEST_ALLOWED_ROOTS ({allowed}).",
+            message
+            % {"folder": repr(folder), "resolved": resolved, "allowed": allowed},
             code="outside",
         )
     return str(resolved)
@@ -134,8 +150,11 @@ def crontab_parse(line: str) -> tuple[str, str, str, str, str]:
     fields = line.split()
     if len(fields) != 5:
         raise ValidationError(
-            f"{line!r} is not a crontab line: give five fields, "
-            "minute hour day-of-month month day-of-week (e.g. '*/5 * * * *').",
+            _(
+                "%(line)s is not a crontab line: give five fields, minute hour "
+                "day-of-month month day-of-week (e.g. '*/5 * * * *')."
+            )
+            % {"line": repr(line)},
             code="crontab",
         )
     from celery.schedules import ParseException, crontab

@@ -27,6 +27,8 @@ from pathlib import Path
 from django.db import InterfaceError, OperationalError, connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
+from django_celery_beat.models import IntervalSchedule, PeriodicTask
 
 from .. import conf, locks, storage
 from ..importers import FileRejected, Importer
@@ -35,6 +37,7 @@ from ..importers.reader import csv_open
 from ..importers.staging import Staging
 from ..models import Inbox, InboxFile, RowRejection
 from ..progress import ProgressSink
+from ..reasons import Reason, reason_stored
 from .dispatch import file_queue, notify_publish, preview_queue
 from .imports import (
     _content_done,
@@ -51,6 +54,9 @@ logger = logging.getLogger(__name__)
 State = InboxFile.State
 #: Rows shown as they would be imported.
 PREVIEW_ROWS = 50
+#: The hourly schedule ``ingest_setup`` creates (staff may change or disable it).
+EXPIRE_TASK_NAME = "Expire previews"
+EXPIRE_TASK = "ingest.tasks.expire_previews"
 
 
 class PreviewRefused(Exception):
@@ -92,15 +98,20 @@ def file_preview(
             with connection.wrap_database_errors:
                 result, staged = _preview_run(row, progress_sink)
         except FileRejected as exc:
-            result = {"status": "failed", "reason": str(exc)}
+            result = {"status": "failed", **_reason_fields("reason", exc.reason)}
         except (OperationalError, InterfaceError):
             raise
         except Exception as exc:
             logger.exception("Preview of file #%s failed", file_id)
             result = {
                 "status": "failed",
-                "reason": _("Unexpected error: %(error)s")
-                % {"error": f"{type(exc).__name__}: {exc}"},
+                **_reason_fields(
+                    "reason",
+                    Reason(
+                        gettext_noop("Unexpected error: %(error)s"),
+                        error=f"{type(exc).__name__}: {exc}",
+                    ),
+                ),
             }
         _preview_record(row, result, staged)
         return {"file_id": file_id, **result}
@@ -132,7 +143,7 @@ def _preview_run(
                 staged = _file_stage(row, importer, path, staging, progress_sink)
                 result["columns"] = staging.columns[1:]
                 result["rows"] = _staged_first(staging)
-                result["refusal"] = _refusal(row, staged)
+                result.update(_refusal(row, staged))
                 if not result["refusal"]:
                     with connection.cursor() as cursor:
                         counts = importer.apply(cursor, staging.table)
@@ -193,13 +204,23 @@ def _staged_first(staging: Staging) -> list[list]:
         ]
 
 
-def _refusal(row: InboxFile, staged: StageResult) -> str:
-    """Return why the import would refuse the whole file, or ""."""
+def _reason_fields(key: str, reason: "Reason | str") -> dict:
+    """Return *reason* as the preview keeps it: ``key`` text, ``key_id`` JSON.
+
+    The page shows ``key_id`` in the reader's language (see
+    :mod:`ingest.reasons`); the text, in the site's, is the fallback.
+    """
+    text, stored = reason_stored(reason)
+    return {key: text, f"{key}_id": stored}
+
+
+def _refusal(row: InboxFile, staged: StageResult) -> dict:
+    """Return why the import would refuse the whole file (``refusal`` "": not)."""
     try:
         _share_check(row, staged)
     except FileRejected as exc:
-        return str(exc)
-    return ""
+        return _reason_fields("refusal", exc.reason)
+    return {"refusal": "", "refusal_id": {}}
 
 
 def _counts(counts) -> dict:
@@ -332,15 +353,21 @@ def previews_expire(*, now: datetime.datetime | None = None) -> dict:
             expired["deleted"] += file_preview_cancel(file_id=row.pk)
             continue
         hours = conf.preview_keep() / 3600
-        reason = _(
-            "Nobody confirmed its preview within %(hours)g hours "
-            "(INGEST_PREVIEW_KEEP); nothing was imported."
-        ) % {"hours": hours}
+        reason, reason_id = reason_stored(
+            Reason(
+                gettext_noop(
+                    "Nobody confirmed its preview within %(hours)s hours "
+                    "(INGEST_PREVIEW_KEEP); nothing was imported."
+                ),
+                hours=int(hours) if float(hours).is_integer() else round(hours, 2),
+            )
+        )
         destination = storage.failed_path(file_id=row.pk, name=row.name)
         with transaction.atomic():
             if not InboxFile.objects.filter(pk=row.pk, state=State.PREVIEW).update(
                 state=State.FAILED,
                 error=reason,
+                error_reason=reason_id,
                 finished_at=now,
                 stored_path=str(destination),
             ):
@@ -376,3 +403,26 @@ def previews_repair(*, folder: Path) -> int:
                 preview_publish(file_id, task_id)
                 resent += 1
     return resent
+
+
+def previews_schedule_ensure() -> bool:
+    """Create the hourly "Expire previews" schedule once; return if it was new.
+
+    Staff own it afterwards: a changed interval or a disabled schedule stays so.
+    """
+    interval, _created = IntervalSchedule.objects.get_or_create(
+        every=1, period=IntervalSchedule.HOURS
+    )
+    _task, created = PeriodicTask.objects.get_or_create(
+        name=EXPIRE_TASK_NAME,
+        defaults={
+            "task": EXPIRE_TASK,
+            "interval": interval,
+            "kwargs": "{}",
+            # An expiry that waited this long behind busy workers is moot:
+            # the next hour's is on its way.
+            "expire_seconds": 600,
+            "description": "Remove previews not confirmed within INGEST_PREVIEW_KEEP.",
+        },
+    )
+    return created

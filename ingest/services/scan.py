@@ -15,11 +15,14 @@ from pathlib import Path
 
 from django.core.exceptions import ImproperlyConfigured
 from django.db.models import Q
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.translation import gettext_noop
 
 from .. import conf, locks, scanner, storage
 from ..importers import importer_names
+from ..languages import file_language
 from ..models import Inbox, InboxFile
+from ..reasons import Reason, reason_stored
 from .dispatch import (
     file_queue,
     files_queue,
@@ -271,22 +274,24 @@ def _sighting_forget(row: InboxFile) -> bool:
 
 def _found_refuse(*, found: scanner.FoundFile, inbox: Inbox, root: Path) -> str:
     """Record a file the scanner will not read and move it out of the way."""
+    refused, refused_id = reason_stored(found.refused)
     row = InboxFile.objects.create(
         name=found.name,
         inbox=inbox if inbox.pk else None,
         folder=str(root),
         inbox_path=str(found.path),
         state=State.FAILED,
-        error=found.refused,
+        error=refused,
+        error_reason=refused_id,
         finished_at=timezone.now(),
     )
     destination = storage.failed_path(file_id=row.pk, name=row.name)
     InboxFile.objects.filter(pk=row.pk).update(stored_path=str(destination))
     try:
         storage.move_exclusive(found.path, destination)
-        storage.write_text_atomic(
-            storage.reason_path(destination), found.refused + "\n"
-        )
+        with translation.override(file_language(row)):
+            note = str(found.refused)
+        storage.write_text_atomic(storage.reason_path(destination), note + "\n")
     except FileNotFoundError:
         # A concurrent scan refused it first and keeps the only record.
         InboxFile.objects.filter(pk=row.pk).delete()
@@ -295,6 +300,14 @@ def _found_refuse(*, found: scanner.FoundFile, inbox: Inbox, root: Path) -> str:
         logger.exception("Could not move refused %s", found.path)
     notify_publish(row)
     return "refused"
+
+
+def _vanished() -> dict:
+    """Return the ledger fields of a file gone before it was taken."""
+    text, stored = reason_stored(
+        Reason(gettext_noop("The file disappeared from the inbox before it was taken."))
+    )
+    return {"error": text, "error_reason": stored}
 
 
 def _inbox_repair(
@@ -321,11 +334,7 @@ def _inbox_repair(
         elif not Path(row.inbox_path).exists():
             repaired["vanished"] += InboxFile.objects.filter(
                 pk=row.pk, state=State.DISCOVERED
-            ).update(
-                state=State.FAILED,
-                finished_at=now,
-                error="The file disappeared from the inbox before it was taken.",
-            )
+            ).update(state=State.FAILED, finished_at=now, **_vanished())
 
     # Finished (done/failed/duplicate) but the file never left processing.
     processing = storage.processing_dir(inbox)

@@ -11,7 +11,8 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from django.db import transaction
-from django.utils import timezone
+from django.utils import formats, timezone
+from django.utils.translation import gettext as _
 
 from .. import conf, storage
 from ..importers import importer_names
@@ -87,7 +88,8 @@ def upload_name(name: str) -> str:
     stem, dot, suffix = base.rpartition(".")
     if not dot or suffix.lower() != "csv" or not stem.strip():
         raise UploadRejected(
-            f"{name or '(no name)'!r} is not a .csv file: only CSV files are imported."
+            _("%(name)s is not a .csv file: only CSV files are imported.")
+            % {"name": repr(name) if name else _("(no name)")}
         )
     encoded = stem.encode("utf-8")[: UPLOAD_NAME_MAX_BYTES - len(".csv")]
     return encoded.decode("utf-8", errors="ignore").strip() + "." + suffix
@@ -104,7 +106,8 @@ def file_upload(
     """Store one uploaded CSV, register it in the ledger and queue its import.
 
     *preview* stores it the same way but queues a preview instead: the row
-    waits in PREVIEW until a person confirms it (:mod:`.previews`).
+    waits in PREVIEW until a person confirms it (:mod:`.previews`); so does
+    every upload to an inbox set to preview first.
 
     *importer* is the dataset the uploader chose ("" = route by header),
     *inbox* the inbox it belongs to (None = the default one: its email
@@ -123,9 +126,13 @@ def file_upload(
     display = upload_name(name)
     if importer and importer not in importer_names():
         raise UploadRejected(
-            f"Unknown dataset {importer!r}; known: {', '.join(importer_names())}."
+            _("Unknown dataset %(name)s; known: %(known)s.")
+            % {"name": repr(importer), "known": ", ".join(importer_names())}
         )
     inbox = inbox or inbox_default()
+    # An inbox that holds its files for a person ("preview first") holds its
+    # uploads too: they wait in preview like the files found in its folder.
+    preview = preview or inbox.preview_first
     folder = conf.resolve_inbox(str(inbox.path))
     processing = storage.processing_dir(folder)
     processing.mkdir(parents=True, exist_ok=True)
@@ -181,12 +188,17 @@ def _upload_write(chunks: Iterable[bytes], path: Path, *, limit: int) -> int:
                 continue
             if size + len(chunk) > limit:
                 raise UploadRejected(
-                    f"The file is larger than the upload limit of {limit:,} bytes."
+                    _("The file is larger than the upload limit of %(limit)s bytes.")
+                    % {
+                        "limit": formats.number_format(
+                            limit, use_l10n=True, force_grouping=True
+                        )
+                    }
                 )
             if not size:
                 if chunk.startswith(_UTF32_BOMS):
                     raise UploadRejected(
-                        'The file is UTF-32 text; save it as "CSV UTF-8" instead.'
+                        _('The file is UTF-32 text; save it as "CSV UTF-8" instead.')
                     )
                 if chunk.startswith(_UTF16_BOMS):
                     decoder = codecs.getincrementaldecoder("utf-16")()
@@ -195,7 +207,7 @@ def _upload_write(chunks: Iterable[bytes], path: Path, *, limit: int) -> int:
                     decoder = codecs.getincrementaldecoder("utf-8")()
             if not wide and b"\0" in chunk:
                 raise UploadRejected(
-                    "The file contains NUL bytes: it is binary, not CSV text."
+                    _("The file contains NUL bytes: it is binary, not CSV text.")
                 )
             if decoder is not None:
                 try:
@@ -203,8 +215,11 @@ def _upload_write(chunks: Iterable[bytes], path: Path, *, limit: int) -> int:
                 except UnicodeDecodeError as exc:
                     name = "UTF-16" if wide else "UTF-8"
                     raise UploadRejected(
-                        f"The file starts with a {name} mark but is not {name} "
-                        f"text (bad byte at offset {size + exc.start})."
+                        _(
+                            "The file starts with a %(encoding)s mark but is not "
+                            "%(encoding)s text (bad byte at offset %(offset)d)."
+                        )
+                        % {"encoding": name, "offset": size + exc.start}
                     ) from None
             handle.write(chunk)
             size += len(chunk)
@@ -213,11 +228,11 @@ def _upload_write(chunks: Iterable[bytes], path: Path, *, limit: int) -> int:
                 decoder.decode(b"", final=True)
             except UnicodeDecodeError:
                 raise UploadRejected(
-                    f"The file is not {'UTF-16' if wide else 'UTF-8'} text (it "
-                    "ends inside a character)."
+                    _("The file is not %(encoding)s text (it ends inside a character).")
+                    % {"encoding": "UTF-16" if wide else "UTF-8"}
                 ) from None
         if not size:
-            raise UploadRejected("The file is empty.")
+            raise UploadRejected(_("The file is empty."))
         handle.flush()
         os.fsync(handle.fileno())
     return size

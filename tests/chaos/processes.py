@@ -116,7 +116,7 @@ def scan_loop(interval: float = 1.0) -> Iterator[list[dict]]:
 def scan_schedule(*, every: int = 1, using: str = "default", kwargs: str = "{}"):
     """Create the periodic scan beat sends every *every* seconds; return it.
 
-    A transactional test's flush removed the one the migration made.
+    The test database has none: ``migrate`` creates no schedule.
     """
     from django_celery_beat.models import IntervalSchedule, PeriodicTask, PeriodicTasks
 

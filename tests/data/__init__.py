@@ -1,6 +1,6 @@
 """The real-world CSV corpus and its table of expected outcomes.
 
-Shared by the eager corpus test (tests/unit/test_corpus.py) and any suite
+Shared by the eager corpus test (tests/catalogue/test_corpus.py) and any suite
 that runs the corpus through real workers. Format: tests/data/README.md.
 """
 

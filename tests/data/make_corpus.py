@@ -6,7 +6,7 @@ Run from the repository root after changing a case, and commit the output:
 
 Files are built from bytes here (not typed into an editor) so encodings,
 BOMs and line ends are exactly what each case says. The output is
-deterministic; ``tests/unit/test_corpus.py`` checks the committed files
+deterministic; ``tests/catalogue/test_corpus.py`` checks the committed files
 match this script. The table format is described in ``tests/data/README.md``.
 """
 

@@ -625,9 +625,9 @@ class Mailbox:
 def scan_schedule_set(*, every: int, enabled: bool = True):
     """Make the default inbox scan every *every* seconds; return its PeriodicTask.
 
-    Saved through the inbox service staff use (a transactional test's flush
-    deleted what the migrations made), whose PeriodicTask save tells
-    running beats.
+    Saved through the inbox service staff use and ``ingest_setup`` (the
+    test database's ``migrate`` made no schedule), whose PeriodicTask save
+    tells running beats.
     """
     from tests.factories import default_inbox
 

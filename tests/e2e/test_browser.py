@@ -5,7 +5,9 @@ PostgreSQL database and Redis. Chromium (Debian's ``/usr/bin/chromium``,
 driven by Playwright; never a downloaded browser) logs in through the login
 form, uploads a CSV of 1,000,000 rows with the keyboard, watches the progress
 bar pass an intermediate percent and the row turn into its result without
-a reload, and downloads the errors CSV. Screenshots land in
+a reload, and downloads the errors CSV. A second run asks for Ukrainian: the login
+page, the dashboard, the row's result and the email are in Ukrainian, and
+the switcher turns the page English. Screenshots land in
 ``artifacts/screenshots/`` (kept by CI as artifacts).
 """
 
@@ -19,8 +21,9 @@ import pytest
 from django.contrib.auth.models import User
 from django.db import connections
 
+from ingest import services as ingest_services
 from ingest.models import InboxFile
-from tests.e2e.harness import Services, Web, scan_schedule_set
+from tests.e2e.harness import Mailbox, Services, Web, scan_schedule_set
 from tests.services import IS_CI
 
 pytestmark = [
@@ -183,8 +186,11 @@ def test_a_staff_member_uploads_watches_progress_and_downloads_errors(
             executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True
         )
         try:
+            # The browser asks for English (the Ukrainian run is below).
             page = browser.new_page(
-                viewport={"width": 1360, "height": 900}, accept_downloads=True
+                viewport={"width": 1360, "height": 900},
+                accept_downloads=True,
+                locale="en-US",
             )
             page.set_default_timeout(60_000)
             polls: list[float] = []
@@ -257,8 +263,9 @@ def test_a_staff_member_uploads_watches_progress_and_downloads_errors(
             seen = page.evaluate("window.__barValues")
             assert seen == sorted(seen), f"The bar went backwards: {seen}"
             assert any(0 < value < 100 for value in seen), seen
-            assert cell_text(row, "imported") == str(ROWS - bad_rows)
-            assert cell_text(row, "rejected") == str(bad_rows)
+            # Counts are grouped as the page's language groups them.
+            assert cell_text(row, "imported") == f"{ROWS - bad_rows:,}"
+            assert cell_text(row, "rejected") == f"{bad_rows:,}"
             assert cell_text(row, "state") == "Done"
             assert cell_text(row, "duration").endswith(" s")
             assert row.locator('[role="progressbar"]').count() == 0
@@ -298,4 +305,98 @@ def test_a_staff_member_uploads_watches_progress_and_downloads_errors(
             browser.close()
             # Inside Playwright's event loop the ORM used connections of
             # their own; close them, or the test database cannot be dropped.
+            connections.close_all()
+
+
+#: A small file with one bad row: its result shows quickly.
+UK_BOOKS = (
+    "title,author,year\n"
+    "Кобзар,Тарас Шевченко,1840\n"
+    "Лісова пісня,Леся Українка,1911\n"
+    "Захар Беркут,Іван Франко,1883\n"
+    "Погана,Хтось,abc\n"
+)
+UK_NAME = "книги.csv"
+
+
+def test_a_ukrainian_staff_member_sees_the_dashboard_and_email_in_ukrainian(
+    stack, mailbox: Mailbox, tmp_path, monkeypatch
+):
+    """A browser asking for Ukrainian gets it; the inbox's email is Ukrainian."""
+    from playwright.sync_api import sync_playwright
+
+    User.objects.create_user("ops", password=PASSWORD, is_staff=True)
+    inbox = ingest_services.inbox_default()
+    inbox.language = "uk"
+    inbox.max_reject_rate = 0.5  # One bad row in four is imported, not refused.
+    inbox.save(update_fields=["language", "max_reject_rate"])
+    upload = tmp_path / UK_NAME
+    upload.write_text(UK_BOOKS, encoding="utf-8")
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True
+        )
+        try:
+            page = browser.new_page(
+                viewport={"width": 1360, "height": 900}, locale="uk-UA"
+            )
+            page.set_default_timeout(60_000)
+            page.goto(f"{stack.url}/")
+            assert page.locator("html").get_attribute("lang") == "uk"
+            page.get_by_label("Ім’я користувача").fill("ops")
+            page.get_by_label("Пароль").fill(PASSWORD)
+            page.get_by_role("button", name="Увійти").click()
+            page.wait_for_url(f"{stack.url}/")
+            assert page.get_by_role("heading", name="Імпорти").is_visible()
+            assert page.get_by_role("heading", name="Імпорт файлів CSV").is_visible()
+            page.get_by_label("Файли CSV", exact=True).set_input_files(str(upload))
+            with page.expect_navigation():
+                page.get_by_role("button", name="Завантажити й почати імпорт").click()
+            assert "завантажено як #" in page.locator(".message.success").inner_text()
+            row = page.locator("tr[data-file-id]", has_text=UK_NAME)
+            file_id = row.get_attribute("data-file-id")
+            final_state = page.wait_for_function(
+                """id => {
+                    const row = document.querySelector(`tr[data-file-id="${id}"]`);
+                    const state = row && row.getAttribute("data-state");
+                    return ["done", "failed", "duplicate"].includes(state) && state;
+                }""",
+                arg=file_id,
+                timeout=IMPORT_TIMEOUT * 1000,
+            ).json_value()
+            assert final_state == "done", cell_text(row, "progress")
+            # Filled in by the page's script from the Ukrainian catalogs.
+            assert cell_text(row, "state") == "Готово"
+            assert cell_text(row, "progress") == "прочитано 4 рядки"
+            assert cell_text(row, "duration").endswith(" с")
+            _shot(page, "dashboard-uk.png")
+
+            # The file's page gives the rejected row's reason in Ukrainian.
+            row.get_by_role("link", name=UK_NAME).click()
+            page.wait_for_url(f"{stack.url}/imports/{file_id}/")
+            problem = page.locator("#rejections tbody tr").first.inner_text()
+            assert "year 'abc' — не ціле число" in problem
+            _shot(page, "file-page-uk.png")
+
+            # The inbox's email is Ukrainian.
+            deadline = time.monotonic() + 60
+            while not mailbox.about(UK_NAME) and time.monotonic() < deadline:
+                time.sleep(0.2)
+            (message,) = mailbox.about(UK_NAME)
+            subject = mailbox.subject(message)
+            assert subject.startswith(
+                f"Імпорт завершено: {UK_NAME} — успішно імпортовано 3, оновлено 0, "
+                "відхилено рядків: 1, "
+            ), subject
+
+            # The switcher overrides the browser's language.
+            page.goto(f"{stack.url}/")
+            with page.expect_navigation():
+                page.get_by_label("Мова").select_option("en")
+            assert page.locator("html").get_attribute("lang") == "en"
+            assert page.get_by_role("heading", name="Imports").is_visible()
+        finally:
+            browser.close()
             connections.close_all()

@@ -68,7 +68,10 @@ def browser_page(stack, monkeypatch):
             executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True
         )
         try:
-            page = browser.new_page(viewport={"width": 1360, "height": 900})
+            # The browser asks for English; test_browser has the Ukrainian run.
+            page = browser.new_page(
+                viewport={"width": 1360, "height": 900}, locale="en-US"
+            )
             page.set_default_timeout(TIMEOUT_MS)
             page.goto(f"{stack.url}/")
             page.get_by_label("Username").fill("ops")

@@ -47,7 +47,8 @@ def serve(tmp_path, ingest_dirs, mail_dir, services_factory):
             "INGEST_VAR_DIR": str(tmp_path / "var"),
             **{name: str(path) for name, path in ingest_dirs.items()},
             "PORT": str(port),
-            # Read by migration ingest/0002 when it creates "Scan inbox".
+            # Read by ingest_setup (which bin/serve runs) when it creates
+            # "Scan inbox"; migrate alone creates no schedule.
             "INGEST_SCAN_INTERVAL": "2",
             "INGEST_MIN_FILE_AGE": "1",
             "DJANGO_SUPERUSER_USERNAME": "admin",

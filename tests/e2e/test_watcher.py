@@ -1,7 +1,7 @@
 """``manage.py ingest_watch`` with real workers, on both setups.
 
 Each test runs against PostgreSQL + Redis (the test database) and against
-the embedded default (a migrated SQLite file and the filesystem broker in
+the embedded default (a set-up SQLite file and the filesystem broker in
 the test's own folder). The watcher takes a file on its close or rename-in;
 beat's scan stays the safety net; racing each other they import every file
 once.
@@ -76,17 +76,26 @@ def drop(inbox: Path, name: str, text: str) -> float:
 
 @pytest.fixture(scope="module")
 def sqlite_template(tmp_path_factory) -> Path:
-    """Return a migrated SQLite database ("Scan inbox" every second) to copy."""
+    """Return a set-up SQLite database ("Scan inbox" every second) to copy.
+
+    Made by ``ingest_setup``, as an installation is: ``migrate`` alone
+    creates no schedule.
+    """
     folder = tmp_path_factory.mktemp("sqlite-template")
     path = folder / "db.sqlite3"
     env = {
         **{k: v for k, v in os.environ.items() if not k.startswith("CELERY_")},
         "DATABASE_URL": f"sqlite:///{path}",
         "INGEST_VAR_DIR": str(folder / "var"),
+        **{
+            f"INGEST_{name}_DIR": str(folder / name.lower())
+            for name in ("INBOX", "ARCHIVE", "FAILED")
+        },
         "INGEST_SCAN_INTERVAL": "1",
+        "DJANGO_SUPERUSER_PASSWORD": "e2e-watcher-password",
     }
     subprocess.run(
-        [sys.executable, "manage.py", "migrate", "--verbosity", "0"],
+        [sys.executable, "manage.py", "ingest_setup"],
         cwd=ROOT,
         env=env,
         check=True,

@@ -1,7 +1,9 @@
-"""A test-only app: a model that is not a book, for the engine's own tests.
+"""A test-only app: models that are not books, for the engine's own tests.
 
 Installed by ``tests/settings.py`` only. Its importers live in
 ``journal_importers.py``, not ``importers.py``, so the registry does not
-find them by itself: the tests that want them list them in
-``INGEST_IMPORTERS``, and every other test sees the catalogue alone.
+find them by itself: ``tests/unit/conftest.py`` lists them in
+``INGEST_IMPORTERS`` for every engine unit test (journals, and publishers
+as the second dataset that routing and "choose the dataset" need), and
+every other test sees the catalogue alone.
 """

@@ -1,4 +1,4 @@
-"""Journals: a team's own model, unrelated to the catalogue."""
+"""Journals and their publishers: a team's own models, unrelated to the catalogue."""
 
 from django.db import models
 
@@ -11,3 +11,13 @@ class Journal(models.Model):
 
     def __str__(self) -> str:
         return f"{self.issn} {self.title}"
+
+
+class Publisher(models.Model):
+    """A second dataset whose name column a journals file also has."""
+
+    name = models.CharField(max_length=100, unique=True)
+    country = models.CharField(max_length=100, blank=True, default="", db_default="")
+
+    def __str__(self) -> str:
+        return self.name

@@ -34,7 +34,7 @@ def staff_client(client, *permissions: str):
 
 @pytest.fixture
 def default_schedule():
-    """Recreate the default inbox: a transactional test flushes migration data."""
+    """Create the default inbox and its schedule: ``migrate`` made none."""
     return default_inbox()
 
 

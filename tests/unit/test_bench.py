@@ -2,7 +2,10 @@
 
 The command runs as a real process (it starts its own import child), on
 the test database under PostgreSQL, on a migrated SQLite file otherwise
-(the SQLite test database lives in this process's memory).
+(the SQLite test database lives in this process's memory). Its processes
+inherit this one's settings module (``tests.settings``, with the test-only
+app) and get the test-only datasets through ``INGEST_IMPORTERS``, as a
+deployment would set it.
 """
 
 import json
@@ -16,8 +19,10 @@ import pytest
 from django.conf import settings
 from django.db import connection
 
-from catalogue.models import Author, Book
 from ingest.models import InboxFile
+from tests.testapp.journal_importers import JournalsImporter
+from tests.testapp.models import Journal, Publisher
+from tests.unit.conftest import TEST_IMPORTERS
 
 pytestmark = pytest.mark.django_db(transaction=True, databases="__all__")
 
@@ -38,7 +43,12 @@ REQUIRED = {
 @pytest.fixture
 def bench_env(tmp_path):
     """Return the environment that points the command at a test database."""
-    env = {**os.environ, "INGEST_VAR_DIR": str(tmp_path / "var")}
+    env = {
+        **os.environ,
+        "INGEST_VAR_DIR": str(tmp_path / "var"),
+        "INGEST_IMPORTERS": ",".join(TEST_IMPORTERS),
+        "INGEST_BENCH_IMPORTER": "journals",
+    }
     if connection.vendor == "postgresql":
         from ingest.bench.processes import database_url
 
@@ -63,16 +73,23 @@ def run(env: dict, *args: str) -> subprocess.CompletedProcess:
     )
 
 
-def catalogue(env: dict) -> tuple[int, int, int]:
-    """Return (books, authors, ledger entries) of the command's database."""
+def datasets(env: dict) -> tuple[int, int, int]:
+    """Return (journals, publishers, ledger entries) of the command's database."""
+    models = (Journal, Publisher, InboxFile)
     if connection.vendor == "postgresql":
-        return Book.objects.count(), Author.objects.count(), InboxFile.objects.count()
+        return tuple(model.objects.count() for model in models)
     path = env["DATABASE_URL"].removeprefix("sqlite:///")
     with sqlite3.connect(path) as db:
         return tuple(
-            db.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0]
-            for table in ("ingest_book", "ingest_author", "ingest_inboxfile")
+            db.execute(f"SELECT COUNT(*) FROM {m._meta.db_table}").fetchone()[0]
+            for m in models
         )
+
+
+def sqlite_run(env: dict, *statements: str) -> None:
+    with sqlite3.connect(env["DATABASE_URL"].removeprefix("sqlite:///")) as db:
+        for statement in statements:
+            db.execute(statement)
 
 
 def test_the_bench_prints_one_json_line_with_the_numbers_and_cleans_up(bench_env):
@@ -86,7 +103,7 @@ def test_the_bench_prints_one_json_line_with_the_numbers_and_cleans_up(bench_env
     assert report["database"] == connection.vendor
     assert report["status"] == "done"
     assert report["imported"] + report["duplicates_in_file"] == 2000
-    assert report["importer"] == "books"
+    assert report["importer"] == "journals"
     assert report["imported"] == report["rows_in_table"] > 1900
     assert report["reimport_rows_unchanged"] is True
     assert report["reimport_imported"] == 0
@@ -94,41 +111,40 @@ def test_the_bench_prints_one_json_line_with_the_numbers_and_cleans_up(bench_env
     assert report["seconds"] > 0 and report["floor_seconds"] > 0
     assert report["ratio_to_floor"] > 0
     assert 10 < report["peak_rss_mb"] < 1000
-    assert catalogue(bench_env) == (0, 0, 0)
+    assert datasets(bench_env) == (0, 0, 0)
 
 
-def test_the_bench_refuses_a_catalogue_that_holds_data(bench_env):
+def test_the_bench_refuses_a_dataset_that_holds_data(bench_env):
     if connection.vendor == "postgresql":
-        Author.objects.create(name="Somebody's real data")
+        Journal.objects.create(issn="0028-0836", title="Somebody's real data")
     else:
-        path = bench_env["DATABASE_URL"].removeprefix("sqlite:///")
-        with sqlite3.connect(path) as db:
-            db.execute("INSERT INTO ingest_author (name) VALUES ('Real data')")
+        sqlite_run(
+            bench_env,
+            "INSERT INTO testapp_journal (issn, title) VALUES ('0028-0836', 'Real')",
+        )
     result = run(bench_env, "ingest_bench", "--rows", "100")
     assert result.returncode != 0
     assert "not empty" in result.stderr and "--force" in result.stderr
-    assert catalogue(bench_env) == (0, 1, 0)
+    assert datasets(bench_env) == (1, 0, 0)
 
 
-def test_forced_on_a_catalogue_with_data_it_removes_only_its_own_rows(bench_env):
+def test_forced_on_a_dataset_with_data_it_removes_only_its_own_rows(bench_env):
     if connection.vendor == "postgresql":
-        Book.objects.create(
-            title="Kept", author=Author.objects.create(name="Real"), published_year=1
-        )
+        Journal.objects.create(issn="0028-0836", title="Kept", year=1869)
     else:
-        path = bench_env["DATABASE_URL"].removeprefix("sqlite:///")
-        with sqlite3.connect(path) as db:
-            db.execute("INSERT INTO ingest_author (name) VALUES ('Real')")
-            db.execute(
-                "INSERT INTO ingest_book (title, author_id, published_year) "
-                "VALUES ('Kept', 1, 1)"
-            )
+        sqlite_run(
+            bench_env,
+            "INSERT INTO testapp_journal (issn, title, year)"
+            " VALUES ('0028-0836', 'Kept', 1869)",
+        )
     result = run(
         bench_env, "ingest_bench", "--rows", "500", "--force", "--floor-runs", "1"
     )
     assert result.returncode == 0, result.stderr
-    assert json.loads(result.stdout)["reimport_rows_unchanged"] is True
-    assert catalogue(bench_env) == (1, 1, 0)
+    report = json.loads(result.stdout)
+    assert report["reimport_rows_unchanged"] is True
+    assert report["imported"] == 500
+    assert datasets(bench_env) == (1, 0, 0)
 
 
 @pytest.mark.e2e
@@ -151,7 +167,7 @@ def test_small_files_mode_runs_a_real_worker_and_beat_and_reports_files_per_seco
         assert report["prefetch_multiplier"] == 4
         assert report["broker_polling_interval_s"] == 0.1
     assert report["db_reuse_max"] == 1000
-    assert catalogue(bench_env) == (0, 0, 0)
+    assert datasets(bench_env) == (0, 0, 0)
     if connection.vendor == "postgresql":
         from django_celery_beat.models import PeriodicTask
 
@@ -169,7 +185,7 @@ def test_small_files_mode_without_recipients_or_watcher_reports_that(bench_env):
     assert (report["email"], report["watcher"]) == (False, False)
     assert (report["emails_sent"], report["emails_skipped"]) == (0, 3)
     assert report["states"] == {"done": 3}
-    assert catalogue(bench_env) == (0, 0, 0)
+    assert datasets(bench_env) == (0, 0, 0)
 
 
 @pytest.mark.e2e
@@ -189,7 +205,7 @@ def test_latency_mode_times_each_file_from_its_drop_to_done_through_the_watcher(
     # Faster than the scan could be: its minimum file age alone is longer.
     assert report["max_s"] < report["min_file_age_s"] == 5
     assert len(report["load_before"]) == len(report["load_after"]) == 3
-    assert catalogue(bench_env) == (0, 0, 0)
+    assert datasets(bench_env) == (0, 0, 0)
     if connection.vendor == "postgresql":
         from django_celery_beat.models import PeriodicTask
 
@@ -203,12 +219,12 @@ def test_the_latency_and_small_files_modes_exclude_each_other(bench_env):
 
 
 def test_the_bench_measures_any_importer_from_its_declared_columns(bench_env):
-    """No dataset is built in: authors are generated from their columns alone."""
+    """No dataset is built in: publishers are generated from their columns alone."""
     result = run(
         bench_env,
         "ingest_bench",
         "--importer",
-        "authors",
+        "publishers",
         "--rows",
         "300",
         "--floor-runs",
@@ -217,25 +233,27 @@ def test_the_bench_measures_any_importer_from_its_declared_columns(bench_env):
     assert result.returncode == 0, result.stderr
     report = json.loads(result.stdout)
     assert (report["importer"], report["status"], report["imported"]) == (
-        "authors",
+        "publishers",
         "done",
         300,
     )
     assert report["reimport_rows_unchanged"] is True
-    assert catalogue(bench_env) == (0, 0, 0)
+    assert datasets(bench_env) == (0, 0, 0)
 
 
 def test_an_unknown_importer_is_refused_naming_the_known_ones(bench_env):
     result = run(bench_env, "ingest_bench", "--importer", "films", "--rows", "10")
     assert result.returncode != 0
-    assert "--importer (one of: authors, books)" in result.stderr
+    assert "--importer (one of: journals, publishers)" in result.stderr
 
 
-def test_generic_sample_rows_are_deterministic_with_distinct_keys():
-    from catalogue.importers import AuthorsImporter
-
-    importer = AuthorsImporter()
-    first = list(importer.sample_rows(rows=50, pool=5, seed=3))
-    assert first == list(importer.sample_rows(rows=50, pool=5, seed=3))
-    assert len({row[0] for row in first}) == 50
+@pytest.mark.parametrize("rows", [50, 20_000])
+def test_generic_sample_rows_are_deterministic_with_distinct_keys_that_fit(rows):
+    """A nine-character ISSN still gets a distinct key for every row."""
+    importer = JournalsImporter()
+    first = list(importer.sample_rows(rows=rows, pool=5, seed=3))
+    assert first == list(importer.sample_rows(rows=rows, pool=5, seed=3))
+    assert len({row[0] for row in first}) == rows
     assert all(importer.clean(row) for row in first)
+    other = {row[0] for row in importer.sample_rows(rows=rows, pool=5, seed=4)}
+    assert not other & {row[0] for row in first}, "another seed, other keys"

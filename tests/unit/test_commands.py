@@ -1,22 +1,20 @@
 """Management commands: ingest_scan, ingest_status, ingest_setup, ingest_file."""
 
-import importlib
 import io
 import json
 import re
 from pathlib import Path
 
 import pytest
-from django.apps import apps
 from django.contrib.auth.models import User
 from django.core.management import CommandError, call_command
 from django.utils import timezone
 from django_celery_beat.models import PeriodicTask
 
-from catalogue.models import Author, Book
 from ingest import services
 from ingest.models import Inbox, InboxFile
-from tests.factories import books_csv, drop
+from tests.factories import drop, journals_csv
+from tests.testapp.models import Journal, Publisher
 
 pytestmark = pytest.mark.django_db(transaction=True, databases="__all__")
 
@@ -30,7 +28,7 @@ def run(*args: str) -> str:
 
 
 def test_ingest_scan_queues_new_files_and_prints_a_json_summary(published, settings):
-    drop("books.csv", books_csv(("Кобзар", "Тарас Шевченко", 1840)))
+    drop("journals.csv", journals_csv(("0028-0836", "Nature", 1869)))
     summary = json.loads(run("ingest_scan"))
     assert summary["inbox"] == "default"
     assert summary["folder"] == str(Path(settings.INGEST_INBOX_DIR).resolve())
@@ -54,7 +52,7 @@ def test_ingest_scan_accepts_an_inbox_under_an_allowed_root(
     other = tmp_path / "partners" / "acme"
     other.mkdir(parents=True)
     settings.INGEST_ALLOWED_ROOTS = [str(tmp_path / "partners")]
-    drop("acme.csv", books_csv(("A", "B", 2000)), inbox=other)
+    drop("acme.csv", journals_csv(("A", "Alpha", 2000)), inbox=other)
     summary = json.loads(run("ingest_scan", "--inbox", str(other)))
     assert (summary["folder"], summary["queued"]) == (str(other.resolve()), 1)
     assert InboxFile.objects.get().folder == str(other.resolve())
@@ -63,7 +61,10 @@ def test_ingest_scan_accepts_an_inbox_under_an_allowed_root(
 def test_ingest_status_shows_times_in_the_configured_time_zone(settings):
     settings.TIME_ZONE = "Europe/Kyiv"
     row = InboxFile.objects.create(
-        name="books.csv", folder="/in", inbox_path="/in/books.csv", state=State.DONE
+        name="journals.csv",
+        folder="/in",
+        inbox_path="/in/journals.csv",
+        state=State.DONE,
     )
     local = timezone.localtime(row.discovered_at).strftime("%Y-%m-%d %H:%M:%S")
     assert run("ingest_status").splitlines()[1].endswith(local)
@@ -71,7 +72,10 @@ def test_ingest_status_shows_times_in_the_configured_time_zone(settings):
 
 def test_ingest_status_prints_recent_files_as_a_table():
     InboxFile.objects.create(
-        name="books.csv", folder="/in", inbox_path="/in/books.csv", state=State.DONE
+        name="journals.csv",
+        folder="/in",
+        inbox_path="/in/journals.csv",
+        state=State.DONE,
     )
     InboxFile.objects.create(
         name="broken.csv", folder="/in", inbox_path="/in/b.csv", state=State.FAILED
@@ -89,15 +93,13 @@ def test_ingest_status_prints_recent_files_as_a_table():
     ]
     assert [line.split()[1:3] for line in lines] == [
         ["failed", "broken.csv"],
-        ["done", "books.csv"],
+        ["done", "journals.csv"],
     ]
     only_failed = run("ingest_status", "--state", "failed").splitlines()[1:]
     assert [line.split()[2] for line in only_failed] == ["broken.csv"]
 
 
 def test_ingest_setup_creates_the_admin_from_env_and_is_idempotent(monkeypatch):
-    migration = importlib.import_module("ingest.migrations.0002_default_schedule")
-    migration.create_schedule(apps, None)
     monkeypatch.setenv("DJANGO_SUPERUSER_USERNAME", "chief")
     monkeypatch.setenv("DJANGO_SUPERUSER_PASSWORD", "a-long-secret-9")
     first = run("ingest_setup")
@@ -134,11 +136,11 @@ def test_ingest_setup_creates_the_inbox_folders(settings, tmp_path, monkeypatch)
 
 
 def test_ingest_file_imports_one_file_and_prints_its_summary(tmp_path, published):
-    path = tmp_path / "books.csv"
-    path.write_text(books_csv(("Кобзар", "Тарас Шевченко", 1840)), encoding="utf-8")
+    path = tmp_path / "journals.csv"
+    path.write_text(journals_csv(("0028-0836", "Nature", 1869)), encoding="utf-8")
     summary = json.loads(run("ingest_file", str(path)))
     assert (summary["status"], summary["imported"]) == ("done", 1)
-    assert Book.objects.get().title == "Кобзар"
+    assert Journal.objects.get().title == "Nature"
     assert path.exists(), "the caller's file is left where it is"
 
 
@@ -153,21 +155,31 @@ def test_ingest_file_exits_non_zero_when_no_dataset_fits(tmp_path, published):
 def test_ingest_file_exits_non_zero_when_too_many_rows_are_rejected(
     tmp_path, published
 ):
-    path = tmp_path / "books.csv"
-    path.write_text(books_csv(("A", "B", 2000), ("", "B", 2001)), encoding="utf-8")
+    path = tmp_path / "journals.csv"
+    path.write_text(
+        journals_csv(("A", "Alpha", 2000), ("", "Beta", 2001)), encoding="utf-8"
+    )
     with pytest.raises(CommandError, match=r"1 of 2 rows \(50.0%\) are invalid"):
         run("ingest_file", str(path))
     row = InboxFile.objects.get()
-    assert (row.state, row.rows_rejected, row.importer) == (State.FAILED, 1, "books")
-    assert not Book.objects.exists()
+    assert (row.state, row.rows_rejected, row.importer) == (
+        State.FAILED,
+        1,
+        "journals",
+    )
+    assert not Journal.objects.exists()
 
 
 def test_ingest_file_imports_as_the_dataset_given(tmp_path, published):
-    path = tmp_path / "books.csv"
-    path.write_text(books_csv(("Кобзар", "Тарас Шевченко", 1840)), encoding="utf-8")
-    summary = json.loads(run("ingest_file", str(path), "--importer", "authors"))
-    assert (summary["dataset"], summary["dataset_chosen_by"]) == ("authors", "person")
-    assert Author.objects.get().name == "Тарас Шевченко" and not Book.objects.exists()
+    path = tmp_path / "journals.csv"
+    path.write_text("issn,title,publisher\n0028-0836,Nature,Springer\n")
+    summary = json.loads(run("ingest_file", str(path), "--importer", "publishers"))
+    assert (summary["dataset"], summary["dataset_chosen_by"]) == (
+        "publishers",
+        "person",
+    )
+    assert Publisher.objects.get().name == "Springer"
+    assert not Journal.objects.exists()
 
 
 def test_ingest_scan_takes_an_inbox_by_name_and_a_dataset(
@@ -177,12 +189,12 @@ def test_ingest_scan_takes_an_inbox_by_name_and_a_dataset(
     other.mkdir()
     settings.INGEST_ALLOWED_ROOTS = [str(other)]
     inbox = services.inbox_save(inbox=Inbox(name="partners", folder=str(other)))
-    drop("x.csv", books_csv(("A", "B", 2000)), inbox=other)
+    drop("x.csv", journals_csv(("A", "Alpha", 2000)), inbox=other)
     summary = json.loads(
-        run("ingest_scan", "--inbox", "partners", "--importer", "books")
+        run("ingest_scan", "--inbox", "partners", "--importer", "journals")
     )
     assert (summary["inbox"], summary["queued"]) == ("partners", 1)
     row = InboxFile.objects.get()
-    assert (row.inbox, row.importer_requested) == (inbox, "books")
+    assert (row.inbox, row.importer_requested) == (inbox, "journals")
     with pytest.raises(CommandError, match="No inbox is named 'nope'"):
         run("ingest_scan", "--inbox", "nope")

@@ -12,15 +12,15 @@ from django.urls import reverse
 from ingest import services
 from ingest.errors_csv import cell_neutralise, errors_csv_lines, file_errors_csv
 from ingest.models import InboxFile, RowRejection
-from tests.factories import books_csv, drop
+from tests.factories import drop, issn, journals_csv
 
 State = InboxFile.State
 db = pytest.mark.django_db(transaction=True, databases="__all__")
 #: Ten rows, two of them bad: 20% rejected.
-TEN_ROWS_TWO_BAD = books_csv(
-    *[(f"Book {i}", "Author", 2000 + i) for i in range(8)],
-    ('=HYPERLINK("http://evil")', "Author", "abc"),
-    ("", "@SUM(A1)", 2000),
+TEN_ROWS_TWO_BAD = journals_csv(
+    *[(issn(i), f"Journal {i}", 2000 + i) for i in range(8)],
+    (issn(8), '=HYPERLINK("http://evil")', "abc"),
+    ("@SUM(A1)", "", 2000),
 )
 
 
@@ -64,7 +64,7 @@ def test_the_csv_has_a_header_and_one_line_per_rejected_row_with_its_fields():
 @db
 def test_the_email_quotes_the_first_errors_and_attaches_the_csv(eager, settings):
     settings.INGEST_MAX_REJECT_RATE = 0.5
-    row = imported("books.csv", TEN_ROWS_TWO_BAD)
+    row = imported("journals.csv", TEN_ROWS_TWO_BAD)
     assert (row.state, row.rows_imported, row.rows_rejected) == (State.DONE, 8, 2)
     (message,) = mail.outbox
     assert "Rejected rows (first 2 of 2;" in message.body
@@ -72,20 +72,21 @@ def test_the_email_quotes_the_first_errors_and_attaches_the_csv(eager, settings)
     assert "  line 11 title: title is empty" in message.body
     assert "Read as:   utf-8, comma-delimited" in message.body
     ((filename, content, mimetype),) = message.attachments
-    assert (filename, mimetype) == (f"{row.pk}-books.errors.csv", "text/csv")
+    assert (filename, mimetype) == (f"{row.pk}-journals.errors.csv", "text/csv")
     rows = parse(content)
-    assert rows[1][:4] == [
+    assert rows[1][:5] == [
         "10",
         "year",
         "year 'abc' is not a whole number",
+        issn(8),
         '\'=HYPERLINK("http://evil")',
     ]
-    assert rows[2][3:5] == ["", "'@SUM(A1)"]
+    assert rows[2][3:5] == ["'@SUM(A1)", ""]
 
 
 @db
 def test_a_file_over_the_reject_rate_imports_nothing_but_records_its_errors(eager):
-    row = imported("books.csv", TEN_ROWS_TWO_BAD)
+    row = imported("journals.csv", TEN_ROWS_TWO_BAD)
     assert row.state == State.FAILED
     assert (row.rows_total, row.rows_imported, row.rows_rejected) == (10, 0, 2)
     assert "2 of 10 rows (20.0%) are invalid, more than the 10% allowed" in row.error
@@ -94,16 +95,16 @@ def test_a_file_over_the_reject_rate_imports_nothing_but_records_its_errors(eage
     )
     assert row.rejections.count() == 2
     reason = Path(row.stored_path + ".error.txt").read_text(encoding="utf-8")
-    assert reason.startswith(f"books.csv (ledger #{row.pk}) was not imported: 2 of")
+    assert reason.startswith(f"journals.csv (ledger #{row.pk}) was not imported: 2 of")
     assert reason.count("\n") == 1  # One paragraph.
     (message,) = mail.outbox
-    assert message.subject.startswith("Import failed: books.csv — 2 of 10 rows")
+    assert message.subject.startswith("Import failed: journals.csv — 2 of 10 rows")
     assert len(message.attachments) == 1
 
 
 @db
 def test_a_clean_file_sends_no_attachment(eager):
-    imported("books.csv", books_csv(("A", "B", 2000)))
+    imported("journals.csv", journals_csv(("A", "Alpha", 2000)))
     assert mail.outbox[0].attachments == []
     assert "Rejected rows" not in mail.outbox[0].body
 
@@ -113,8 +114,8 @@ def test_rejected_rows_are_capped_but_counted_exactly(eager, settings):
     settings.INGEST_MAX_ROW_ERRORS = 3
     settings.INGEST_MAX_REJECT_RATE = 1.0
     row = imported(
-        "books.csv",
-        books_csv(*[(f"T{i}", "A", "bad") for i in range(7)], ("G", "A", 1)),
+        "journals.csv",
+        journals_csv(*[(issn(i), "T", "bad") for i in range(7)], ("G", "Gamma", 2000)),
     )
     assert (row.rows_rejected, row.rejections.count()) == (7, 3)
     assert len(parse(file_errors_csv(file=row))) == 4
@@ -123,7 +124,7 @@ def test_rejected_rows_are_capped_but_counted_exactly(eager, settings):
 
 @db
 def test_ignored_columns_reach_the_ledger_the_summary_and_the_email(eager):
-    row = imported("books.csv", "title,author,year,isbn,Notes\nA,B,2000,1,x\n")
+    row = imported("journals.csv", "issn,title,year,isbn,Notes\nA,B,2000,1,x\n")
     assert row.ignored_columns == ["isbn", "Notes"]
     assert services.file_summary(row)["ignored_columns"] == ["isbn", "Notes"]
     assert "Ignored:   columns isbn, Notes" in mail.outbox[0].body
@@ -132,7 +133,7 @@ def test_ignored_columns_reach_the_ledger_the_summary_and_the_email(eager):
 @db
 def test_a_file_over_the_size_limit_is_refused_unread(eager, settings):
     settings.INGEST_MAX_FILE_SIZE = 10
-    row = imported("books.csv", books_csv(("A", "B", 2000)))
+    row = imported("journals.csv", journals_csv(("A", "Alpha", 2000)))
     assert row.state == State.FAILED
     assert "more than the 10 allowed (INGEST_MAX_FILE_SIZE)" in row.error
     assert row.sha256 == ""
@@ -150,13 +151,13 @@ def admin_client(client):
 @db
 def test_the_admin_downloads_the_errors_csv(eager, settings, admin_client):
     settings.INGEST_MAX_REJECT_RATE = 0.5
-    row = imported("books.csv", TEN_ROWS_TWO_BAD)
+    row = imported("journals.csv", TEN_ROWS_TWO_BAD)
     response = admin_client.get(
         reverse("admin:ingest_inboxfile_errors_csv", args=[row.pk])
     )
     assert response.status_code == 200
     assert response["Content-Type"] == "text/csv; charset=utf-8"
-    assert f'filename="{row.pk}-books.errors.csv"' in response["Content-Disposition"]
+    assert f'filename="{row.pk}-journals.errors.csv"' in response["Content-Disposition"]
     content = b"".join(response.streaming_content).decode()
     assert content == file_errors_csv(file=row)
 
@@ -166,7 +167,7 @@ def test_the_ledger_page_shows_errors_inline_and_links_the_paged_list(
     eager, settings, admin_client
 ):
     settings.INGEST_MAX_REJECT_RATE = 0.5
-    row = imported("books.csv", TEN_ROWS_TWO_BAD)
+    row = imported("journals.csv", TEN_ROWS_TWO_BAD)
     page = admin_client.get(
         reverse("admin:ingest_inboxfile_change", args=[row.pk])
     ).content.decode()
@@ -180,8 +181,8 @@ def test_the_ledger_page_shows_errors_inline_and_links_the_paged_list(
 @db
 def test_the_paged_errors_list_shows_one_files_rows(eager, settings, admin_client):
     settings.INGEST_MAX_REJECT_RATE = 0.5
-    first = imported("books-1.csv", TEN_ROWS_TWO_BAD)
-    imported("books-2.csv", books_csv(("T", "A", "later")))
+    first = imported("journals-1.csv", TEN_ROWS_TWO_BAD)
+    imported("journals-2.csv", journals_csv(("T", "Tau", "later")))
     response = admin_client.get(
         reverse("admin:ingest_rowrejection_changelist"),
         {"file__id__exact": first.pk},
@@ -199,7 +200,7 @@ def test_the_errors_csv_needs_a_staff_login(client):
 
 @db
 def test_a_reimport_never_shows_the_row_errors_of_an_earlier_run(eager):
-    row = imported("books.csv", TEN_ROWS_TWO_BAD)
+    row = imported("journals.csv", TEN_ROWS_TWO_BAD)
     assert row.rejections.count() == 2
     Path(row.stored_path).write_text("no,usable,header\n1,2,3\n")
     assert services.files_requeue(files=[row]) == 1
@@ -213,7 +214,7 @@ def test_a_reimport_never_shows_the_row_errors_of_an_earlier_run(eager):
 @db
 def test_a_rejected_rows_raw_fields_are_kept_cut_to_size(eager, settings):
     settings.INGEST_MAX_REJECT_RATE = 1.0
-    row = imported("books.csv", books_csv(("T" * 10_000, "A", 2000)))
+    row = imported("journals.csv", journals_csv(("A", "T" * 10_000, 2000)))
     (rejection,) = row.rejections.all()
-    assert rejection.message == "title is 10000 characters; the limit is 500"
-    assert rejection.raw == ["T" * 1000 + "…", "A", "2000"]
+    assert rejection.message == "title is 10000 characters; the limit is 200"
+    assert rejection.raw == ["A", "T" * 1000 + "…", "2000"]

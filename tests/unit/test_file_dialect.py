@@ -4,20 +4,20 @@ import pytest
 from django.contrib.auth.models import User
 from django.urls import reverse
 
-from catalogue.models import Book
 from ingest import services
 from ingest.models import InboxFile
 from tests.factories import drop, ledger_row
+from tests.testapp.models import Journal
 
 pytestmark = pytest.mark.django_db(transaction=True, databases="__all__")
 
 DAMAGED = (
     "Exported 2026-11-30 by 1C\n"
-    "title;author;year\n"
-    "Кобзар;Тарас Шевченко;1840\n"
-    '"Stray quote;Леся Українка;1911\n'
-    '"Лісова пісня; драма";Леся Українка;1911\n'
-    "Енеїда;Іван Котляревський;1798\n"
+    "назва;issn;year;publisher\n"
+    "Всесвіт;0320-8370;1925;Видавництво Всесвіт\n"
+    '"Stray quote;0131-0011;1940;Каменяр\n'
+    '"Дзвін; літературний часопис";0131-0012;1940;Каменяр\n'
+    "Київ;0132-0013;1983;Радянський письменник\n"
     "Total: 3\n"
 )
 
@@ -27,7 +27,7 @@ def test_an_imported_file_records_what_was_detected_and_its_malformed_record(
 ):
     settings.INGEST_MAX_REJECT_RATE = 0.5  # One bad record of four.
     services.inbox_default()
-    drop("books.csv", DAMAGED.encode("cp1251"))
+    drop("journals.csv", DAMAGED.encode("cp1251"))
     services.inbox_scan()
     row = InboxFile.objects.get()
     assert (row.state, row.rows_imported, row.rows_rejected) == ("done", 3, 1)
@@ -38,7 +38,7 @@ def test_an_imported_file_records_what_was_detected_and_its_malformed_record(
         "escapechar": "",
         "lineterminator": "LF",
         "header_line": 2,
-        "header": ["title", "author", "year"],
+        "header": ["назва", "issn", "year", "publisher"],
         "skipped_lines": [
             {"line": 1, "text": "Exported 2026-11-30 by 1C"},
             {"line": 7, "text": "Total: 3"},
@@ -48,8 +48,8 @@ def test_an_imported_file_records_what_was_detected_and_its_malformed_record(
     }
     rejection = row.rejections.get()
     assert (rejection.line, rejection.message) == (4, "unbalanced quote")
-    assert rejection.raw == ['"Stray quote;Леся Українка;1911']
-    assert Book.objects.filter(title="Лісова пісня; драма").exists()
+    assert rejection.raw == ['"Stray quote;0131-0011;1940;Каменяр']
+    assert Journal.objects.get(issn="0131-0012").title == "Дзвін; літературний часопис"
 
 
 def test_an_inbox_declares_delimiter_quote_character_and_header_line(eager):
@@ -57,12 +57,12 @@ def test_an_inbox_declares_delimiter_quote_character_and_header_line(eager):
     inbox.delimiter, inbox.quotechar, inbox.header_line = "|", "'", 2
     inbox.save()
     # Detection alone would take the comma line for the header.
-    drop("books.csv", b"a,b,c\ntitle|author|year\n'One|Two'|Me|2001\n")
+    drop("journals.csv", b"a,b,c\ntitle|issn|year\n'One|Two'|J1|2001\n")
     services.inbox_scan()
     row = InboxFile.objects.get()
     assert row.state == "done", row.error
     assert (row.dialect["delimiter"], row.dialect["header_line"]) == ("|", 2)
-    assert Book.objects.get().title == "One|Two"
+    assert Journal.objects.get().title == "One|Two"
 
 
 @pytest.fixture
@@ -85,7 +85,11 @@ def test_the_file_page_and_its_json_show_what_was_detected(staff):
         "malformed": 4,
     }
     row = ledger_row(
-        "books.csv", encoding="cp1251", delimiter=";", dialect=dialect, rows_rejected=4
+        "journals.csv",
+        encoding="cp1251",
+        delimiter=";",
+        dialect=dialect,
+        rows_rejected=4,
     )
     page = staff.get(reverse("ingest:file-page", args=[row.pk])).content.decode()
     assert "cp1251, semicolon-separated, quoted with <code>&#x27;</code>" in page

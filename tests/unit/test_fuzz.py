@@ -15,14 +15,15 @@ import pytest
 from hypothesis import HealthCheck, event, example, given, settings
 from hypothesis import strategies as st
 
-from catalogue.models import Author, Book
 from ingest import services
 from ingest.importers import FileRejected, importer_get
 from ingest.importers.pipeline import rows_stage
 from ingest.importers.reader import csv_open
 from ingest.models import InboxFile
 from ingest.tasks import import_file
+from tests.factories import issn
 from tests.services import IS_CI
+from tests.testapp.models import Journal
 
 State = InboxFile.State
 
@@ -34,7 +35,7 @@ FUZZ = settings(
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
 
-HEADERS = ["title,author,year", "title;author;year", "назва,автор,рік", "", "a,b"]
+HEADERS = ["issn,title,year", "issn;title;year", "ISSN,назва,Year", "", "a,b"]
 FIELD = st.text(
     alphabet=st.sampled_from(list("abcXYZ 019-\"'\t;,.\\\r\n\x00é€ї𝄞")), max_size=12
 )
@@ -42,8 +43,11 @@ DELIMITER = st.sampled_from([",", ";", "\t", "|"])
 WORD = st.text(
     alphabet=st.sampled_from(list("abcXYZ 019-.éїЖ€𝄞")), min_size=1, max_size=10
 )
-#: A row the books importer should accept (mostly: " " alone is still empty).
-GOOD_ROW = st.tuples(WORD, WORD, st.integers(1, 2026).map(str)).map(list)
+KEY = st.text(
+    alphabet=st.sampled_from(list("abcXYZ 019-.éїЖ€𝄞")), min_size=1, max_size=9
+)
+#: A row the journals importer should accept (mostly: " " alone is still empty).
+GOOD_ROW = st.tuples(KEY, WORD, st.integers(1600, 2026).map(str)).map(list)
 
 
 @st.composite
@@ -72,7 +76,7 @@ CONTENT = st.one_of(
 )
 
 
-def _write(folder: Path, content: bytes, name: str = "books-fuzz.csv") -> Path:
+def _write(folder: Path, content: bytes, name: str = "journals-fuzz.csv") -> Path:
     path = folder / name
     path.write_bytes(content)
     return path
@@ -100,11 +104,11 @@ def test_the_reader_yields_rows_or_rejects_the_file(tmp_path, content):
 @given(content=CONTENT)
 # Found by this test: after a BOM the NUL check was skipped and the NUL went
 # on to staging, where PostgreSQL's COPY refused it ("Unexpected error").
-@example(content=b"\xef\xbb\xbftitle;author;year\n,;,\x00,;1")
+@example(content=b"\xef\xbb\xbfissn;title;year\n,;,\x00,;1")
 def test_the_pipeline_stages_only_valid_rows_and_counts_every_row(tmp_path, content):
     """Staged rows are clean, rejected rows explained, and the counts add up."""
     path = _write(tmp_path, content)
-    importer = importer_get("books")
+    importer = importer_get("journals")
     staged: list[tuple] = []
 
     def write(batch) -> None:
@@ -127,12 +131,14 @@ def test_the_pipeline_stages_only_valid_rows_and_counts_every_row(tmp_path, cont
     assert len(result.errors) == result.rejected
     assert all(error.message for error in result.errors)
     max_year = datetime.date.today().year + 1
-    for line, title, author, year in staged:
+    limit = {f.name: f.max_length for f in Journal._meta.fields if f.max_length}
+    for line, key, title, year, publisher in staged:
         assert isinstance(line, int) and line >= 2
-        assert title == title.strip() and 0 < len(title) <= Book.TITLE_MAX_LENGTH
-        assert author == author.strip() and 0 < len(author) <= 255
-        assert "\x00" not in title + author
-        assert isinstance(year, int) and 1 <= year <= max_year
+        assert key == key.strip() and 0 < len(key) <= limit["issn"]
+        assert title == title.strip() and 0 < len(title) <= limit["title"]
+        assert publisher == publisher.strip() and len(publisher) <= limit["publisher"]
+        assert "\x00" not in key + title + publisher
+        assert year is None or (isinstance(year, int) and 1600 <= year <= max_year)
 
 
 @pytest.mark.django_db(transaction=True, databases="__all__")
@@ -141,8 +147,7 @@ def test_the_pipeline_stages_only_valid_rows_and_counts_every_row(tmp_path, cont
 def test_any_file_ends_in_a_final_recorded_state(tmp_path, ingest_dirs, eager, content):
     """The whole import (task, ledger, folders, email) survives any content."""
     InboxFile.objects.all().delete()
-    Book.objects.all().delete()
-    Author.objects.all().delete()
+    Journal.objects.all().delete()
     row = services.file_register_path(path=_write(tmp_path, content))
     result = import_file.apply(args=(row.pk,), task_id=row.task_id)
     assert result.successful(), result.traceback
@@ -157,18 +162,18 @@ def test_any_file_ends_in_a_final_recorded_state(tmp_path, ingest_dirs, eager, c
         assert row.error.strip()
         assert "/failed/" in row.stored_path
         assert stored.with_name(stored.name + ".error.txt").is_file()
-        assert Book.objects.count() == 0
+        assert Journal.objects.count() == 0
     else:
         assert "/archive/" in row.stored_path
         assert row.rows_total >= row.rows_imported + row.rows_updated
-        assert Book.objects.count() == row.rows_imported
+        assert Journal.objects.count() == row.rows_imported
     assert row.notify_state in (InboxFile.Notify.SENT, InboxFile.Notify.FAILED)
 
 
 def test_a_nul_byte_past_the_encoding_sample_still_rejects_the_file(tmp_path):
     """The whole file is checked, not just the sample its encoding came from."""
-    rows = "".join(f"Title {i},Author,2000\n" for i in range(5000))
-    path = _write(tmp_path, f"title,author,year\n{rows}".encode() + b"Bad\x00,A,1\n")
+    rows = "".join(f"{issn(i)},Title {i},2000\n" for i in range(5000))
+    path = _write(tmp_path, f"issn,title,year\n{rows}".encode() + b"Bad\x00,A,1\n")
     assert path.stat().st_size > 64 * 1024
     with pytest.raises(FileRejected, match="NUL byte"):
         with csv_open(path) as source:

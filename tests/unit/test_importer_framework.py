@@ -1,6 +1,7 @@
 """The importer seam, on a team's own model: discovery, checks, generic upsert.
 
-Uses the test-only Journal model (tests/testapp), not the catalogue.
+Uses the test-only Journal model (tests/testapp), not the catalogue; only
+the discovery test looks at what this project's apps declare.
 """
 
 from pathlib import Path
@@ -18,6 +19,7 @@ from ingest.models import InboxFile
 from tests.factories import drop, row_versions
 from tests.testapp.journal_importers import JournalsImporter
 from tests.testapp.models import Journal
+from tests.unit.conftest import TEST_IMPORTERS
 
 JOURNALS = "tests.testapp.journal_importers.JournalsImporter"
 db = pytest.mark.django_db(transaction=True, databases="__all__")
@@ -29,7 +31,8 @@ def journals(settings):
     settings.INGEST_IMPORTERS = [JOURNALS]
 
 
-def test_the_registry_finds_each_installed_apps_importers_module():
+def test_the_registry_finds_each_installed_apps_importers_module(settings):
+    settings.INGEST_IMPORTERS = None  # Discovery, not the unit tests' list.
     found = {cls.__module__ for cls in registry.importers_discovered()}
     assert found == {"catalogue.importers"}
     assert registry.importer_names() == ["authors", "books"]
@@ -179,5 +182,8 @@ def test_checks_refuse_broken_declarations_before_any_file_arrives(monkeypatch):
     assert "no model and natural_key and no apply()" in found["ingest.E006"][0]
 
 
-def test_the_shipped_importers_pass_the_checks():
+@pytest.mark.parametrize("listed", [None, TEST_IMPORTERS], ids=["discovered", "test"])
+def test_the_shipped_and_the_test_importers_pass_the_checks(settings, listed):
+    settings.INGEST_IMPORTERS = listed
+    assert registry.importer_classes()
     assert importers_check() == []

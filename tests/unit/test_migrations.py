@@ -4,6 +4,7 @@ The earlier release is ``ingest.0003``: scan schedules as PeriodicTask
 kwargs, the folder on the ledger, Author and Book inside the ingest app.
 """
 
+import io
 import json
 from pathlib import Path
 
@@ -121,3 +122,44 @@ def test_schedules_and_ledger_of_the_previous_release_become_inboxes(
             "app_label", flat=True
         )
     ) == {"catalogue"}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_migrate_creates_no_schedule_and_ingest_setup_creates_each_once(
+    settings, monkeypatch
+):
+    """A fresh ``migrate`` makes no PeriodicTask; ``ingest_setup``, run twice,
+    makes the default inbox, its scan and the engine's other schedules once."""
+    from django.core.management import call_command
+    from django_celery_beat.models import PeriodicTask
+
+    from ingest.models import Inbox
+
+    settings.INGEST_SCAN_INTERVAL = 7
+    monkeypatch.setenv("DJANGO_SUPERUSER_PASSWORD", "a-long-secret-9")
+    call_command("migrate", "ingest", "zero", verbosity=0)
+    PeriodicTask.objects.all().delete()
+    call_command("migrate", verbosity=0)
+    assert list(PeriodicTask.objects.values_list("name", flat=True)) == []
+    assert not Inbox.objects.exists()
+
+    call_command("ingest_setup", stdout=io.StringIO())
+    call_command("ingest_setup", stdout=io.StringIO())
+    assert sorted(PeriodicTask.objects.values_list("name", flat=True)) == [
+        "Apply retention",
+        "Expire previews",
+        "Scan inbox",
+    ]
+    (inbox,) = Inbox.objects.all()
+    task = inbox.periodic_task
+    assert (inbox.folder, task.name, task.task) == (
+        "",
+        "Scan inbox",
+        "ingest.tasks.scan_inbox",
+    )
+    assert (task.interval.every, task.interval.period, task.enabled) == (
+        7,
+        "seconds",
+        True,
+    )
+    assert json.loads(task.kwargs) == {"inbox_id": inbox.pk}

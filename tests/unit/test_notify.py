@@ -7,13 +7,13 @@ from django.core import mail
 
 from ingest import notify, services
 from ingest.models import InboxFile
-from tests.factories import books_csv, drop
+from tests.factories import drop, journals_csv
 
 pytestmark = pytest.mark.django_db(transaction=True, databases="__all__")
 
 State = InboxFile.State
 Notify = InboxFile.Notify
-SECRET_ROW = ("Таємна назва", "Невідомий Автор", 1999)
+SECRET_ROW = ("7777-0001", "Таємний журнал", 1999)
 
 
 def imported(name: str, content: str) -> InboxFile:
@@ -25,12 +25,12 @@ def imported(name: str, content: str) -> InboxFile:
 
 def test_a_successful_import_mails_its_counts_and_no_row_data(eager):
     row = imported(
-        "books.csv", books_csv(SECRET_ROW, ("Кобзар", "Тарас Шевченко", 1840))
+        "journals.csv", journals_csv(SECRET_ROW, ("0028-0836", "Nature", 1869))
     )
     assert row.state == State.DONE
     (message,) = mail.outbox
     assert message.subject.startswith(
-        "Import finished: books.csv — 2 imported, 0 updated, 0 rejected rows, "
+        "Import finished: journals.csv — 2 imported, 0 updated, 0 rejected rows, "
     )
     assert message.subject.endswith(" s")
     assert message.to == ["ops@example.com"]
@@ -42,18 +42,18 @@ def test_a_successful_import_mails_its_counts_and_no_row_data(eager):
 
 
 def test_a_failed_import_mails_the_reason(eager):
-    row = imported("books-bad.csv", "colour,size\nzebra-striped,3\n")
+    row = imported("journals-bad.csv", "colour,size\nzebra-striped,3\n")
     assert row.state == State.FAILED
     (message,) = mail.outbox
     first_line = row.error.splitlines()[0]
-    assert message.subject == f"Import failed: books-bad.csv — {first_line}"[:200]
+    assert message.subject == f"Import failed: journals-bad.csv — {first_line}"[:200]
     assert row.error in message.body
     assert "zebra-striped" not in message.subject + message.body
 
 
 def test_a_duplicate_mails_that_nothing_was_imported(eager):
-    imported("books.csv", books_csv(SECRET_ROW))
-    twin = imported("again.csv", books_csv(SECRET_ROW))
+    imported("journals.csv", journals_csv(SECRET_ROW))
+    twin = imported("again.csv", journals_csv(SECRET_ROW))
     assert twin.state == State.DUPLICATE
     assert [m.subject for m in mail.outbox][1] == (
         "Import skipped: again.csv — duplicate of an imported file"
@@ -65,14 +65,14 @@ def test_a_duplicate_mails_that_nothing_was_imported(eager):
 def test_recipients_fall_back_to_admins(eager, settings):
     settings.INGEST_NOTIFY_EMAILS = []
     settings.ADMINS = [("ops", "ops@admins.example"), ("dev", "dev@admins.example")]
-    imported("books.csv", books_csv(("A", "B", 2000)))
+    imported("journals.csv", journals_csv(("A", "Alpha", 2000)))
     assert mail.outbox[0].to == ["ops@admins.example", "dev@admins.example"]
 
 
 def test_without_recipients_the_email_is_skipped_and_recorded(eager, settings):
     settings.INGEST_NOTIFY_EMAILS = []
     settings.ADMINS = []
-    row = imported("books.csv", books_csv(("A", "B", 2000)))
+    row = imported("journals.csv", journals_csv(("A", "Alpha", 2000)))
     assert mail.outbox == []
     assert (row.state, row.notify_state) == (State.DONE, Notify.SKIPPED)
     assert "INGEST_NOTIFY_EMAILS" in row.notify_error
@@ -82,7 +82,7 @@ def test_without_recipients_no_notify_task_is_queued(published, settings):
     """Nobody to tell costs no message: the skip is recorded by the import."""
     settings.INGEST_NOTIFY_EMAILS = []
     settings.ADMINS = []
-    drop("books.csv", books_csv(("A", "B", 2000)))
+    drop("journals.csv", journals_csv(("A", "Alpha", 2000)))
     services.inbox_scan()
     row = InboxFile.objects.get()
     services.file_import(file_id=row.pk, task_id=row.task_id)
@@ -92,7 +92,7 @@ def test_without_recipients_no_notify_task_is_queued(published, settings):
 
 
 def test_notifying_twice_sends_one_email(eager):
-    row = imported("books.csv", books_csv(("A", "B", 2000)))
+    row = imported("journals.csv", journals_csv(("A", "Alpha", 2000)))
     assert notify.file_notify(file_id=row.pk) == "unchanged"
     assert len(mail.outbox) == 1
 
@@ -112,13 +112,13 @@ def test_a_dead_mail_server_fails_the_email_not_the_import_and_is_not_retried(
     settings.EMAIL_HOST = "127.0.0.1"
     settings.EMAIL_PORT = closed_port()
     settings.EMAIL_TIMEOUT = 2
-    row = imported("books.csv", books_csv(("A", "B", 2000)))
+    row = imported("journals.csv", journals_csv(("A", "Alpha", 2000)))
     assert (row.state, row.rows_imported) == (State.DONE, 1)
     assert row.notify_state == Notify.FAILED
     assert "ConnectionRefusedError" in row.notify_error
     assert row.notified_at is not None
     # A file whose email message was lost: finished, its email still PENDING.
-    lost = imported("books-lost.csv", books_csv(("C", "D", 2001)))
+    lost = imported("journals-lost.csv", journals_csv(("C", "Gamma", 2001)))
     InboxFile.objects.filter(pk=lost.pk).update(notify_state=Notify.PENDING)
 
     attempts = published_after_import()
@@ -134,14 +134,14 @@ def test_a_dead_mail_server_fails_the_email_not_the_import_and_is_not_retried(
 
 def test_the_import_sends_its_email_itself_without_a_notify_task(published):
     """The task that finished the file emails it: no message, no second task."""
-    drop("books.csv", books_csv(("A", "B", 2000)))
+    drop("journals.csv", journals_csv(("0001-0001", "A", 2000)))
     services.inbox_scan()
     row = InboxFile.objects.get()
     services.file_import(file_id=row.pk, task_id=row.task_id)
     row.refresh_from_db()
     assert (row.state, row.notify_state) == (State.DONE, Notify.SENT)
     (message,) = mail.outbox
-    assert message.subject.startswith("Import finished: books.csv — 1 imported")
+    assert message.subject.startswith("Import finished: journals.csv — 1 imported")
     assert f"Ledger:    #{row.pk} (Done)" in message.body
     assert f"Task id:   {row.task_id}" in message.body
     assert [call["task"] for call in published] == ["ingest.tasks.import_file"]
@@ -156,7 +156,7 @@ def test_a_mail_error_while_building_the_email_does_not_undo_the_import(
         raise RuntimeError("template missing")
 
     monkeypatch.setattr(notify, "file_message_html", broken)
-    drop("books.csv", books_csv(("A", "B", 2000)))
+    drop("journals.csv", journals_csv(("0001-0001", "A", 2000)))
     services.inbox_scan()
     row = InboxFile.objects.get()
     summary = services.file_import(file_id=row.pk, task_id=row.task_id)
@@ -168,7 +168,7 @@ def test_a_mail_error_while_building_the_email_does_not_undo_the_import(
 def test_within_the_grace_a_pending_email_is_left_to_its_worker(published, settings):
     """A scan does not republish an email whose file has only just finished."""
     settings.INGEST_NOTIFY_GRACE = 3600
-    drop("books.csv", books_csv(("A", "B", 2000)))
+    drop("journals.csv", journals_csv(("A", "Alpha", 2000)))
     services.inbox_scan()
     row = InboxFile.objects.get()
     services.file_import(file_id=row.pk, task_id=row.task_id)

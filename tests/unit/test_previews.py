@@ -10,33 +10,31 @@ from pathlib import Path
 import pytest
 from django.utils import timezone
 
-from catalogue.models import Author, Book
 from ingest import services
 from ingest.models import Inbox, InboxFile, RowRejection
-from tests.factories import books_csv, default_inbox, drop, hold_lock_elsewhere
+from tests.factories import default_inbox, drop, hold_lock_elsewhere, journals_csv
+from tests.testapp.models import Journal, Publisher
 
 pytestmark = pytest.mark.django_db(transaction=True, databases="__all__")
 
 State = InboxFile.State
 
-#: One row each: unchanged, updated (year differs), new (and a new author),
-#: rejected (bad year), and one key repeated inside the file.
-MIXED = books_csv(
-    ("Кобзар", "Тарас Шевченко", 1840),
-    ("Захар Беркут", "Іван Франко", 1883),
-    ("Лісова пісня", "Леся Українка", 1911),
-    ("Погана", "Хтось", "abc"),
-    ("Лісова пісня", "Леся Українка", 1912),
+#: One row each: unchanged, updated (year differs), new, rejected (bad
+#: year), and one key repeated inside the file.
+MIXED = journals_csv(
+    ("0028-0836", "Nature", 1869),
+    ("0036-8075", "Science", 1880),
+    ("0140-6736", "The Lancet", 1823),
+    ("0000-0000", "Погана", "abc"),
+    ("0140-6736", "The Lancet", 1824),
 )
 
 
 @pytest.fixture
-def catalogue():
-    """Two books already imported: one the file repeats, one it changes."""
-    shevchenko = Author.objects.create(name="Тарас Шевченко")
-    franko = Author.objects.create(name="Іван Франко")
-    Book.objects.create(title="Кобзар", author=shevchenko, published_year=1840)
-    Book.objects.create(title="Захар Беркут", author=franko, published_year=1882)
+def journals():
+    """Two journals already imported: one the file repeats, one it changes."""
+    Journal.objects.create(issn="0028-0836", title="Nature", year=1869)
+    Journal.objects.create(issn="0036-8075", title="Science", year=1879)
 
 
 @pytest.fixture(autouse=True)
@@ -45,14 +43,14 @@ def lenient(settings):
     settings.INGEST_MAX_REJECT_RATE = 0.5
 
 
-def catalogue_rows() -> tuple[list, list]:
+def dataset_rows() -> tuple[list, list]:
     return (
-        list(Author.objects.order_by("pk").values_list()),
-        list(Book.objects.order_by("pk").values_list()),
+        list(Journal.objects.order_by("pk").values_list()),
+        list(Publisher.objects.order_by("pk").values_list()),
     )
 
 
-def previewed(content: str = MIXED, name: str = "books.csv", **kwargs) -> InboxFile:
+def previewed(content: str = MIXED, name: str = "journals.csv", **kwargs) -> InboxFile:
     """Upload *content* for preview and compute it, as the worker would."""
     row = services.file_upload(
         name=name, chunks=[content.encode()], preview=True, **kwargs
@@ -64,7 +62,7 @@ def previewed(content: str = MIXED, name: str = "books.csv", **kwargs) -> InboxF
     return row
 
 
-def test_a_preview_counts_new_updated_unchanged_and_rejected_rows(catalogue, published):
+def test_a_preview_counts_new_updated_unchanged_and_rejected_rows(journals, published):
     """The real import's counts, split into new, changed and unchanged rows."""
     row = previewed()
 
@@ -73,14 +71,15 @@ def test_a_preview_counts_new_updated_unchanged_and_rejected_rows(catalogue, pub
     assert (preview["new"], preview["updated"], preview["unchanged"]) == (1, 1, 1)
     assert (preview["rejected"], preview["total"], preview["repeated"]) == (1, 5, 1)
     assert preview["refusal"] == ""
-    assert preview["dataset"] == "books" and preview["chosen_by"] == "header"
+    assert preview["dataset"] == "journals" and preview["chosen_by"] == "header"
     assert preview["mapping"] == [
+        ["issn", "issn"],
         ["title", "title"],
-        ["author", "author"],
         ["year", "year"],
+        ["", "publisher"],
     ]
-    assert preview["columns"] == ["title", "author", "year"]
-    assert preview["rows"][0] == [2, "Кобзар", "Тарас Шевченко", 1840]
+    assert preview["columns"] == ["issn", "title", "year", "publisher"]
+    assert preview["rows"][0] == [2, "0028-0836", "Nature", 1869, ""]
     assert len(preview["rows"]) == 4
     assert preview["encoding"] and preview["delimiter"] == ","
     assert preview["sha256"] == row.sha256 and row.sha256
@@ -89,60 +88,60 @@ def test_a_preview_counts_new_updated_unchanged_and_rejected_rows(catalogue, pub
     assert published[0]["task"] == "ingest.tasks.preview_file"
 
 
-def test_a_preview_leaves_the_catalogue_untouched(catalogue, published):
-    """Nothing the rolled-back import wrote survives, not even a new author."""
-    before = catalogue_rows()
+def test_a_preview_leaves_the_dataset_untouched(journals, published):
+    """Nothing the rolled-back import wrote survives, not even a new journal."""
+    before = dataset_rows()
     previewed()
-    assert catalogue_rows() == before
-    assert not Author.objects.filter(name="Леся Українка").exists()
+    assert dataset_rows() == before
+    assert not Journal.objects.filter(issn="0140-6736").exists()
 
 
-def test_a_confirmed_preview_imports_what_it_counted(catalogue, eager):
+def test_a_confirmed_preview_imports_what_it_counted(journals, eager):
     """Confirming queues the same file; its import matches the preview."""
     row = previewed()
     services.file_preview_confirm(file_id=row.pk, version=row.task_id)
     row.refresh_from_db()
     assert row.state == State.DONE, row.error
     assert (row.rows_imported, row.rows_updated, row.rows_rejected) == (1, 2, 1)
-    assert Book.objects.get(title="Захар Беркут").published_year == 1883
-    assert Book.objects.get(title="Лісова пісня").published_year == 1912
+    assert Journal.objects.get(title="Science").year == 1880
+    assert Journal.objects.get(title="The Lancet").year == 1824
 
 
-def test_confirm_refuses_a_file_changed_since_its_preview(catalogue, published):
+def test_confirm_refuses_a_file_changed_since_its_preview(journals, published):
     """The content hash is checked: a file edited after the preview is refused."""
     row = previewed()
-    before = catalogue_rows()
-    Path(row.processing_path).write_text(books_csv(("Інша", "Хтось", 2000)))
+    before = dataset_rows()
+    Path(row.processing_path).write_text(journals_csv(("9999-9999", "Інша", 2000)))
 
     with pytest.raises(services.PreviewRefused, match="changed since"):
         services.file_preview_confirm(file_id=row.pk, version=row.task_id)
 
     row.refresh_from_db()
     assert row.state == State.PREVIEW
-    assert catalogue_rows() == before
+    assert dataset_rows() == before
 
 
-def test_the_import_refuses_a_file_changed_after_it_was_confirmed(catalogue, published):
+def test_the_import_refuses_a_file_changed_after_it_was_confirmed(journals, published):
     """A change between confirm and import fails the file; nothing is written."""
     row = previewed()
     services.file_preview_confirm(file_id=row.pk, version=row.task_id)
     row.refresh_from_db()
-    Path(row.processing_path).write_text(books_csv(("Інша", "Хтось", 2000)))
-    before = catalogue_rows()
+    Path(row.processing_path).write_text(journals_csv(("9999-9999", "Інша", 2000)))
+    before = dataset_rows()
 
     services.file_import(file_id=row.pk, task_id=row.task_id)
 
     row.refresh_from_db()
     assert row.state == State.FAILED
     assert "changed after" in row.error
-    assert catalogue_rows() == before
+    assert dataset_rows() == before
 
 
-def test_confirm_refuses_an_older_version_of_the_preview(catalogue, published):
+def test_confirm_refuses_an_older_version_of_the_preview(journals, published):
     """A preview recomputed since the person looked must be looked at again."""
     row = previewed()
     seen = row.task_id
-    services.file_preview_change(file_id=row.pk, importer="books")
+    services.file_preview_change(file_id=row.pk, importer="journals")
     with pytest.raises(services.PreviewRefused):
         services.file_preview_confirm(file_id=row.pk, version=seen)
     assert InboxFile.objects.get(pk=row.pk).state == State.PREVIEW
@@ -152,12 +151,12 @@ def test_a_changed_dataset_is_previewed_again_and_stale_results_are_dropped(
     published,
 ):
     """A person's dataset wins; a computation of the old version records nothing."""
-    content = "name,birth_year\nТарас Шевченко,1814\n"
-    row = previewed(content, name="people.csv")
-    assert row.preview["dataset"] == "authors"
+    content = "name,country\nSpringer,DE\n"
+    row = previewed(content, name="houses.csv")
+    assert row.preview["dataset"] == "publishers"
     old_version = row.task_id
 
-    services.file_preview_change(file_id=row.pk, importer="books")
+    services.file_preview_change(file_id=row.pk, importer="journals")
     assert services.file_preview(file_id=row.pk, task_id=old_version)["status"] == (
         "skipped"
     )
@@ -211,7 +210,7 @@ def test_a_lost_preview_message_is_resent_by_a_scan(published):
 def test_a_preview_first_inbox_holds_its_files_until_confirmed(published):
     inbox = default_inbox()
     Inbox.objects.filter(pk=inbox.pk).update(preview_first=True)
-    drop("books.csv", MIXED)
+    drop("journals.csv", MIXED)
 
     services.inbox_scan()
 
@@ -226,10 +225,10 @@ def test_expiry_removes_uploads_and_fails_inbox_files_unconfirmed_in_time(
     """Old previews go; an inbox's file is failed with its reason, not lost."""
     settings.INGEST_PREVIEW_KEEP = 3600
     upload = previewed()
-    kept = previewed(name="recent.csv", content=books_csv(("A", "B", 2000)))
+    kept = previewed(name="recent.csv", content=journals_csv(("A", "Alpha", 2000)))
     inbox = default_inbox()
     Inbox.objects.filter(pk=inbox.pk).update(preview_first=True)
-    drop("feed.csv", books_csv(("C", "D", 2001)))
+    drop("feed.csv", journals_csv(("C", "Gamma", 2001)))
     services.inbox_scan()
     feed = InboxFile.objects.get(name="feed.csv")
     old = timezone.now() - datetime.timedelta(hours=2)
@@ -246,31 +245,28 @@ def test_expiry_removes_uploads_and_fails_inbox_files_unconfirmed_in_time(
     assert Path(feed.stored_path).exists()
 
 
-def test_the_migration_schedules_the_expiry_hourly_once():
-    """Migration 0040 makes the beat task; running it again adds no second one."""
-    import importlib
-
-    from django.apps import apps
+def test_the_expiry_schedule_is_created_hourly_once_and_staff_keep_it():
+    """The schedule is made once; a later run leaves what staff changed."""
     from django_celery_beat.models import PeriodicTask
 
-    migration = importlib.import_module("ingest.migrations.0040_preview")
-    PeriodicTask.objects.filter(name=migration.EXPIRE_TASK_NAME).delete()
-    migration.create_schedule(apps, None)
-    migration.create_schedule(apps, None)
-
+    assert services.previews_schedule_ensure() is True
+    assert services.previews_schedule_ensure() is False
     (task,) = PeriodicTask.objects.filter(task="ingest.tasks.expire_previews")
     assert (task.interval.every, task.interval.period) == (1, "hours")
     assert task.enabled
+    PeriodicTask.objects.filter(pk=task.pk).update(enabled=False)
+    assert services.previews_schedule_ensure() is False
+    assert not PeriodicTask.objects.get(pk=task.pk).enabled
 
 
 def test_a_preview_of_content_already_imported_says_so_and_imports_nothing(
-    catalogue, eager
+    journals, eager
 ):
     """Confirmed, a second copy of imported content becomes a duplicate."""
     first = previewed()
     services.file_preview_confirm(file_id=first.pk)
     assert InboxFile.objects.get(pk=first.pk).state == State.DONE
-    before = catalogue_rows()
+    before = dataset_rows()
 
     again = previewed(name="again.csv")
     assert again.preview["duplicate_of"] == first.pk
@@ -278,7 +274,7 @@ def test_a_preview_of_content_already_imported_says_so_and_imports_nothing(
 
     again.refresh_from_db()
     assert (again.state, again.duplicate_of_id) == (State.DUPLICATE, first.pk)
-    assert catalogue_rows() == before
+    assert dataset_rows() == before
 
 
 def test_a_preview_whose_file_is_being_read_is_busy_not_lost(published):

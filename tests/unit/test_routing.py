@@ -1,13 +1,20 @@
-"""A file's dataset: a person, else the inbox, else the header, else the name."""
+"""A file's dataset: a person, else the inbox, else the header, else the name.
+
+On the test-only datasets: journals and publishers overlap (a journals
+file's ``publisher`` is a publishers file's ``name``), shipments and
+returns below have the same columns. The catalogue's books and authors
+have their own routing tests (tests/catalogue/test_routing.py).
+"""
 
 import pytest
 
 from ingest.importers import FileRejected, registry, route_choose
 from ingest.importers.base import Column, Importer, Integer, Text
 from ingest.models import InboxFile
+from tests.unit.conftest import TEST_IMPORTERS
 
 ChosenBy = InboxFile.ChosenBy
-BOOKS = ["title", "author", "year"]
+JOURNALS = ["issn", "title", "year"]
 
 
 class ShipmentsImporter(Importer):
@@ -32,10 +39,9 @@ class ReturnsImporter(Importer):
 
 @pytest.fixture
 def twins(settings):
-    """Register the two look-alike datasets beside the catalogue's."""
+    """Register the two look-alike datasets beside journals and publishers."""
     settings.INGEST_IMPORTERS = [
-        "catalogue.importers.BooksImporter",
-        "catalogue.importers.AuthorsImporter",
+        *TEST_IMPORTERS,
         f"{__name__}.ShipmentsImporter",
         f"{__name__}.ReturnsImporter",
     ]
@@ -48,45 +54,56 @@ def chosen(**kwargs) -> tuple[str, str]:
 
 
 def test_the_header_decides_whatever_the_file_is_called():
-    for name in ("export-2026-11.csv", "Каталог 2026.csv", "data (1).csv"):
-        assert chosen(header=BOOKS, filename=name) == ("books", ChosenBy.HEADER)
-    assert chosen(header=["Name", "Country"], filename="books.csv") == (
-        "authors",
+    for name in ("export-2026-11.csv", "Журнали 2026.csv", "publishers.csv"):
+        assert chosen(header=JOURNALS, filename=name) == ("journals", ChosenBy.HEADER)
+    assert chosen(header=["Name", "Country"], filename="journals.csv") == (
+        "publishers",
         ChosenBy.HEADER,
     )
 
 
 def test_a_person_beats_the_inbox_which_beats_the_header():
-    assert chosen(header=BOOKS, requested="authors", inbox_importer="books") == (
-        "authors",
-        ChosenBy.PERSON,
+    assert chosen(
+        header=JOURNALS, requested="publishers", inbox_importer="journals"
+    ) == ("publishers", ChosenBy.PERSON)
+    assert chosen(header=["name"], inbox_importer="journals") == (
+        "journals",
+        ChosenBy.INBOX,
     )
-    assert chosen(header=["name"], inbox_importer="books") == ("books", ChosenBy.INBOX)
 
 
-def test_headings_compare_without_case_spaces_or_a_bom():
-    header = ["\ufeffTITLE ", " Author", "Published  Year"]
-    assert chosen(header=header) == ("books", ChosenBy.HEADER)
+def test_headings_compare_without_case_spaces_underscores_or_a_bom():
+    header = ["\ufeffISSN ", " Journal", "First  Year"]
+    assert chosen(header=header) == ("journals", ChosenBy.HEADER)
+    assert chosen(header=["issn", "title", "first_year"]) == (
+        "journals",
+        ChosenBy.HEADER,
+    )
 
 
 def test_the_dataset_reading_more_of_the_header_wins_over_one_that_also_fits():
-    # authors reads "author" as its name column; books reads all three.
-    assert chosen(header=BOOKS, filename="authors.csv") == ("books", ChosenBy.HEADER)
+    # publishers reads "publisher" as its name column; journals reads all four.
+    header = [*JOURNALS, "publisher"]
+    assert chosen(header=header, filename="publishers.csv") == (
+        "journals",
+        ChosenBy.HEADER,
+    )
 
 
 def test_optional_columns_may_be_missing_but_required_ones_may_not():
-    assert chosen(header=["name"]) == ("authors", ChosenBy.HEADER)
-    with pytest.raises(FileRejected, match=r"books needs title, author, year"):
+    assert chosen(header=["name"]) == ("publishers", ChosenBy.HEADER)
+    assert chosen(header=["issn", "title"]) == ("journals", ChosenBy.HEADER)
+    with pytest.raises(FileRejected, match=r"journals needs issn, title \(missing"):
         route_choose(header=["title", "year"])
 
 
 def test_a_header_closer_to_a_dataset_it_does_not_fit_is_refused_not_guessed():
     with pytest.raises(FileRejected) as caught:
-        route_choose(header=["title", "author"])
+        route_choose(header=["title", "publisher"])
     assert str(caught.value) == (
-        'Header "title, author" is closest to books, which also needs year: '
-        "authors needs name (matched); books needs title, author, year "
-        "(missing: year)."
+        'Header "title, publisher" is closest to journals, which also needs issn: '
+        "journals needs issn, title (missing: issn); publishers needs name "
+        "(matched)."
     )
 
 
@@ -114,24 +131,26 @@ def test_an_optional_column_present_breaks_what_would_be_a_tie(twins):
 
 
 def test_an_inboxs_aliases_rename_headings_before_matching():
-    header = ["Назва книги", "Хто написав", "year"]
+    header = ["Шифр", "Назва журналу", "year"]
     with pytest.raises(FileRejected):
         route_choose(header=header)
-    aliases = {"назва книги": "title", "ХТО НАПИСАВ": "author"}
-    assert chosen(header=header, aliases=aliases) == ("books", ChosenBy.HEADER)
+    aliases = {"шифр": "issn", "НАЗВА ЖУРНАЛУ": "title"}
+    assert chosen(header=header, aliases=aliases) == ("journals", ChosenBy.HEADER)
 
 
 def test_no_match_says_per_dataset_what_was_expected_and_suggests_a_column():
     with pytest.raises(FileRejected) as caught:
-        route_choose(header=["nme", "birth_yr"])
+        route_choose(header=["nme", "contry"])
     message = str(caught.value)
-    assert message.startswith('Header "nme, birth_yr" matches no dataset: ')
-    assert "authors needs name (missing: name; " in message
-    assert '"nme" is not a column of authors: did you mean name?' in message
-    assert '"birth_yr" is not a column of authors: did you mean birth_year?' in message
-    assert "books needs title, author, year (missing: title, author, year" in message
+    assert message.startswith('Header "nme, contry" matches no dataset: ')
+    assert "journals needs issn, title (missing: issn, title" in message
+    assert "publishers needs name (missing: name; " in message
+    assert '"nme" is not a column of publishers: did you mean name?' in message
+    assert '"contry" is not a column of publishers: did you mean country?' in message
 
 
 def test_an_unknown_dataset_chosen_by_a_person_is_refused():
-    with pytest.raises(FileRejected, match="Unknown dataset 'films'; known: "):
-        route_choose(header=BOOKS, requested="films")
+    with pytest.raises(
+        FileRejected, match=r"Unknown dataset 'films'; known: journals, publishers\."
+    ):
+        route_choose(header=JOURNALS, requested="films")

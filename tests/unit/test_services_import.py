@@ -7,19 +7,23 @@ import pytest
 from django.core import mail
 from django_celery_results.models import TaskResult
 
-from catalogue.models import Author, Book
 from ingest import services
 from ingest.models import InboxFile, RowRejection
-from tests.factories import books_csv, drop
+from tests.factories import drop, issn, journals_csv
+from tests.testapp.models import Journal
 
 pytestmark = pytest.mark.django_db(transaction=True, databases="__all__")
 
 State = InboxFile.State
-BOOKS = Path(__file__).resolve().parents[2] / "catalogue" / "data" / "books.csv"
+JOURNALS = journals_csv(
+    ("0028-0836", "Nature", 1869),
+    ("0036-8075", "Science", 1880),
+    ("0140-6736", "The Lancet", 1823),
+)
 
 
-def test_the_example_file_is_imported_archived_stored_and_emailed(eager):
-    drop("books.csv", BOOKS.read_text(encoding="utf-8"))
+def test_a_file_is_imported_archived_stored_and_emailed(eager):
+    drop("journals.csv", JOURNALS)
     services.inbox_scan()
     row = InboxFile.objects.get()
     assert row.state == State.DONE
@@ -29,33 +33,34 @@ def test_the_example_file_is_imported_archived_stored_and_emailed(eager):
         0,
         0,
     )
-    assert Book.objects.get(title="Кобзар").author.name == "Тарас Шевченко"
-    assert Book.objects.get(title="Кобзар").published_year == 1840
+    nature = Journal.objects.get(issn="0028-0836")
+    assert (nature.title, nature.year) == ("Nature", 1869)
+    assert Journal.objects.count() == 3
     assert Path(row.stored_path).exists() and "/archive/" in row.stored_path
     assert not row.processing_path.exists()
     result = TaskResult.objects.get(task_id=row.task_id)
     assert result.status == "SUCCESS"
     summary = json.loads(result.result)
     assert summary["status"] == "done" and summary["imported"] == 3
-    assert summary["file"] == "books.csv"
+    assert summary["file"] == "journals.csv"
     assert len(mail.outbox) == 1
     assert mail.outbox[0].subject.startswith(
-        "Import finished: books.csv — 3 imported, 0 updated, 0 rejected rows"
+        "Import finished: journals.csv — 3 imported, 0 updated, 0 rejected rows"
     )
     assert mail.outbox[0].to == ["ops@example.com"]
     assert InboxFile.objects.get().notify_state == InboxFile.Notify.SENT
 
 
 def test_the_same_content_again_is_a_duplicate_and_imports_nothing(eager):
-    drop("books.csv", books_csv(("A", "B", 2000)))
+    drop("journals.csv", journals_csv(("0028-0836", "Nature", 1869)))
     services.inbox_scan()
-    Book.objects.update(published_year=1999)  # A change the twin must not undo.
-    drop("books-again.csv", books_csv(("A", "B", 2000)))
+    Journal.objects.update(year=1999)  # A change the twin must not undo.
+    drop("journals-again.csv", journals_csv(("0028-0836", "Nature", 1869)))
     services.inbox_scan()
-    twin = InboxFile.objects.get(name="books-again.csv")
+    twin = InboxFile.objects.get(name="journals-again.csv")
     assert twin.state == State.DUPLICATE
-    assert twin.duplicate_of == InboxFile.objects.get(name="books.csv")
-    assert Book.objects.get().published_year == 1999
+    assert twin.duplicate_of == InboxFile.objects.get(name="journals.csv")
+    assert Journal.objects.get().year == 1999
     assert Path(twin.stored_path).exists()
     assert [m.subject.split(":")[0] for m in mail.outbox] == [
         "Import finished",
@@ -64,22 +69,25 @@ def test_the_same_content_again_is_a_duplicate_and_imports_nothing(eager):
 
 
 def test_importing_the_same_rows_again_updates_and_never_duplicates(eager):
-    drop("books-a.csv", books_csv(("A", "B", 2000), ("C", "B", 2001)))
+    drop("journals-a.csv", journals_csv(("A", "Alpha", 2000), ("C", "Gamma", 2001)))
     services.inbox_scan()
-    drop("books-b.csv", books_csv(("A", "B", 2010), ("D", "E", 1990)))
+    drop("journals-b.csv", journals_csv(("A", "Alpha", 2010), ("D", "Delta", 1990)))
     services.inbox_scan()
-    second = InboxFile.objects.get(name="books-b.csv")
+    second = InboxFile.objects.get(name="journals-b.csv")
     assert (second.rows_imported, second.rows_updated) == (1, 1)
-    assert Book.objects.count() == 3 and Author.objects.count() == 2
-    assert Book.objects.get(title="A").published_year == 2010
+    assert sorted(Journal.objects.values_list("issn", "year")) == [
+        ("A", 2010),
+        ("C", 2001),
+        ("D", 1990),
+    ]
 
 
 def test_bad_rows_are_skipped_counted_and_recorded(eager, settings):
     settings.INGEST_MAX_REJECT_RATE = 1.0  # The share policy has its own tests.
     drop(
-        "books.csv",
-        books_csv(("Good", "Author", 2000), ("", "Author", 2000), ("T", "", 2000))
-        + "Bad year,Author,abc\n",
+        "journals.csv",
+        journals_csv(("0001", "Good", 2000), ("0002", "", 2000), ("", "T", 2000))
+        + "0004,Bad year,abc\n",
     )
     services.inbox_scan()
     row = InboxFile.objects.get()
@@ -88,7 +96,7 @@ def test_bad_rows_are_skipped_counted_and_recorded(eager, settings):
     errors = list(RowRejection.objects.values_list("line", "column", "message"))
     assert errors == [
         (3, "title", "title is empty"),
-        (4, "author", "author is empty"),
+        (4, "issn", "issn is empty"),
         (5, "year", "year 'abc' is not a whole number"),
     ]
 
@@ -96,12 +104,15 @@ def test_bad_rows_are_skipped_counted_and_recorded(eager, settings):
 def test_a_reimport_shows_only_its_own_rejected_rows(eager, settings):
     """The last run's rejected rows go when the file is queued again."""
     settings.INGEST_MAX_REJECT_RATE = 1.0
-    drop("books.csv", books_csv(("Good", "Author", 2000), ("", "Author", 2000)))
+    drop(
+        "journals.csv",
+        journals_csv(("0001-0001", "Good", 2000), ("0001-0002", "", 2000)),
+    )
     services.inbox_scan()
     row = InboxFile.objects.get()
     assert RowRejection.objects.filter(file=row).count() == 1
     # Fixed in place, then re-imported: now nothing is rejected.
-    Path(row.stored_path).write_text(books_csv(("Good", "Author", 2000)))
+    Path(row.stored_path).write_text(journals_csv(("0001-0001", "Good", 2000)))
     assert services.files_requeue(files=[row]) == 1
     row.refresh_from_db()
     assert (row.state, row.rows_rejected) == (State.DONE, 0)
@@ -117,7 +128,7 @@ def test_a_reimport_shows_only_its_own_rejected_rows(eager, settings):
 
 
 def test_rejected_rows_an_attempt_that_died_recorded_are_replaced(published):
-    drop("books.csv", books_csv(("Good", "Author", 2000)))
+    drop("journals.csv", journals_csv(("0001-0001", "Good", 2000)))
     services.inbox_scan()
     row = InboxFile.objects.get()
     # A worker died after recording rejections; the scan requeued the file.
@@ -129,36 +140,37 @@ def test_rejected_rows_an_attempt_that_died_recorded_are_replaced(published):
 
 
 def test_a_file_whose_header_matches_no_dataset_fails_with_a_reason_file(eager):
-    drop("books.csv", "isbn,when\nA,2000\n")
+    drop("journals.csv", "isbn,when\nA,2000\n")
     services.inbox_scan()
     row = InboxFile.objects.get()
     assert row.state == State.FAILED
     assert row.error == (
-        'Header "isbn, when" matches no dataset: authors needs name (missing: '
-        "name); books needs title, author, year (missing: title, author, year)."
+        'Header "isbn, when" matches no dataset: journals needs issn, title '
+        '(missing: issn, title; "isbn" is not a column of journals: did you mean '
+        "issn?); publishers needs name (missing: name)."
     )
     assert "/failed/" in row.stored_path and Path(row.stored_path).exists()
     reason = Path(row.stored_path + ".error.txt").read_text()
     assert "matches no dataset" in reason
     assert mail.outbox[0].subject.startswith(
-        'Import failed: books.csv — Header "isbn, when" matches no dataset'
+        'Import failed: journals.csv — Header "isbn, when" matches no dataset'
     )
-    assert not Book.objects.exists()
+    assert not Journal.objects.exists()
 
 
 def test_a_redelivered_message_does_nothing(eager, published):
-    drop("books.csv", books_csv(("A", "B", 2000)))
+    drop("journals.csv", journals_csv(("A", "Alpha", 2000)))
     services.inbox_scan()
     row = InboxFile.objects.get()
     first = services.file_import(file_id=row.pk, task_id=row.task_id)
     second = services.file_import(file_id=row.pk, task_id=row.task_id)
     assert first["status"] == "done" and second["status"] == "skipped"
     assert InboxFile.objects.get().attempts == 1
-    assert Book.objects.count() == 1
+    assert Journal.objects.count() == 1
 
 
 def test_a_stale_message_from_before_a_requeue_is_ignored(published):
-    drop("books.csv", books_csv(("A", "B", 2000)))
+    drop("journals.csv", journals_csv(("A", "Alpha", 2000)))
     services.inbox_scan()
     row = InboxFile.objects.get()
     assert (
@@ -169,12 +181,12 @@ def test_a_stale_message_from_before_a_requeue_is_ignored(published):
 
 
 def test_reimport_of_a_failed_file_runs_it_again(eager):
-    drop("books.csv", "isbn\nA\n")
+    drop("journals.csv", "isbn\nA\n")
     services.inbox_scan()
     row = InboxFile.objects.get()
     assert row.state == State.FAILED
     # Someone fixes the file in failed/ and asks for another try.
-    Path(row.stored_path).write_text(books_csv(("A", "B", 2000)))
+    Path(row.stored_path).write_text(journals_csv(("A", "Alpha", 2000)))
     assert services.files_requeue(files=InboxFile.objects.all()) == 1
     row.refresh_from_db()
     assert row.state == State.DONE and row.rows_imported == 1
@@ -183,7 +195,7 @@ def test_reimport_of_a_failed_file_runs_it_again(eager):
 
 def test_an_import_gives_up_after_the_maximum_attempts(settings, published):
     settings.INGEST_MAX_ATTEMPTS = 2
-    drop("books.csv", books_csv(("A", "B", 2000)))
+    drop("journals.csv", journals_csv(("A", "Alpha", 2000)))
     services.inbox_scan()
     row = InboxFile.objects.get()
     InboxFile.objects.update(attempts=2)
@@ -227,7 +239,9 @@ def test_progress_is_reported_at_most_once_per_interval(
     settings.INGEST_PROGRESS_INTERVAL = interval
     monkeypatch.setattr(progress, "time", SteppingClock())
     total = 4 * BATCH_ROWS + 100  # Four full batches and a short last one.
-    drop("books.csv", books_csv(*[(f"T{i}", f"A{i % 7}", 2000) for i in range(total)]))
+    drop(
+        "journals.csv", journals_csv(*[(issn(i), f"T{i}", 2000) for i in range(total)])
+    )
     services.inbox_scan()
     row = InboxFile.objects.get()
     reports = []
@@ -244,15 +258,15 @@ def test_progress_is_reported_at_most_once_per_interval(
 def test_the_ingest_file_command_imports_synchronously_and_fails_on_rejection(tmp_path):
     from django.core.management import CommandError, call_command
 
-    good = tmp_path / "books.csv"
-    good.write_text(books_csv(("A", "B", 2000)))
+    good = tmp_path / "journals.csv"
+    good.write_text(journals_csv(("A", "Alpha", 2000)))
     call_command("ingest_file", str(good))
     assert good.exists()  # The caller's file is copied, never moved.
     assert InboxFile.objects.get().state == State.DONE
     bad = tmp_path / "bad.csv"
-    bad.write_text(books_csv(("C", "D", "soon"), ("E", "F", 2001)))
+    bad.write_text(journals_csv(("C", "Gamma", "soon"), ("E", "Epsilon", 2001)))
     with pytest.raises(CommandError, match=r"1 of 2 rows .* are invalid"):
         call_command("ingest_file", str(bad))
     refused = InboxFile.objects.get(name="bad.csv")
     assert (refused.state, refused.rows_rejected) == (State.FAILED, 1)
-    assert Book.objects.count() == 1
+    assert list(Journal.objects.values_list("issn", flat=True)) == ["A"]

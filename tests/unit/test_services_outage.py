@@ -6,7 +6,7 @@ from django.db import OperationalError, connection
 from ingest import services
 from ingest.models import InboxFile
 from ingest.services import imports
-from tests.factories import books_csv, drop
+from tests.factories import drop, journals_csv
 
 pytestmark = pytest.mark.django_db(transaction=True, databases="__all__")
 
@@ -15,7 +15,7 @@ def test_a_driver_error_mid_copy_propagates_for_a_retry_and_keeps_the_file(
     published, monkeypatch
 ):
     """The staging writer's raw driver error is a database outage, not a bad file."""
-    drop("books.csv", books_csv(("A", "B", 2000)))
+    drop("journals.csv", journals_csv(("A", "Alpha", 2000)))
     services.inbox_scan()
     row = InboxFile.objects.get()
 

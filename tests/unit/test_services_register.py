@@ -12,7 +12,7 @@ from django.test.utils import CaptureQueriesContext
 from ingest import scanner, services
 from ingest.models import InboxFile
 from ingest.services import scan
-from tests.factories import books_csv, drop
+from tests.factories import drop, issn, journals_csv
 
 pytestmark = pytest.mark.django_db(transaction=True, databases="__all__")
 
@@ -28,10 +28,10 @@ def statements(captured: CaptureQueriesContext) -> list[str]:
     ]
 
 
-def dropped(count: int, prefix: str = "books") -> tuple[Path, list]:
+def dropped(count: int, prefix: str = "journals") -> tuple[Path, list]:
     """Drop *count* distinct files; return the inbox and what a scan lists."""
     for n in range(count):
-        path = drop(f"{prefix}-{n:03d}.csv", books_csv((f"T{n}", "A", 2000)))
+        path = drop(f"{prefix}-{n:03d}.csv", journals_csv((issn(n), f"T{n}", 2000)))
     inbox = path.parent
     return inbox, list(scanner.inbox_list(inbox))
 
@@ -70,7 +70,7 @@ def test_files_seen_before_keep_their_row_and_the_stability_rules(published, set
         == ["waiting"] * 3
     )
     growing = found[1].path
-    growing.write_text(books_csv(("T1", "A", 2000), ("More", "A", 2001)))
+    growing.write_text(journals_csv((issn(1), "T1", 2000), (issn(9), "More", 2001)))
     again = list(scanner.inbox_list(inbox))
     by_name = {f.name: f for f in again}
     outcomes = scan.found_register_many(

@@ -10,7 +10,7 @@ from django.utils import timezone
 from ingest import scanner, services
 from ingest.models import Inbox, InboxFile
 from ingest.services import scan
-from tests.factories import books_csv, drop, hold_lock_elsewhere
+from tests.factories import drop, hold_lock_elsewhere, journals_csv
 
 pytestmark = pytest.mark.django_db(transaction=True, databases="__all__")
 
@@ -18,7 +18,7 @@ State = InboxFile.State
 
 
 def test_a_stable_file_is_registered_moved_and_published_once(published):
-    drop("books.csv", books_csv(("A", "B", 2000)))
+    drop("journals.csv", journals_csv(("A", "Alpha", 2000)))
     first = services.inbox_scan()
     second = services.inbox_scan()
     row = InboxFile.objects.get()
@@ -35,16 +35,16 @@ def test_a_stable_file_is_registered_moved_and_published_once(published):
 
 def test_a_young_file_waits_until_it_is_old_enough(settings, published):
     settings.INGEST_MIN_FILE_AGE = 30
-    drop("books.csv", books_csv(("A", "B", 2000)), age=1)
+    drop("journals.csv", journals_csv(("A", "Alpha", 2000)), age=1)
     assert services.inbox_scan()["waiting"] == 1
     assert InboxFile.objects.get().state == State.DISCOVERED
     assert published == []
 
 
 def test_a_file_that_changed_since_the_last_scan_waits(published):
-    path = drop("books.csv", books_csv(("A", "B", 2000)))
+    path = drop("journals.csv", journals_csv(("A", "Alpha", 2000)))
     InboxFile.objects.create(  # What an earlier scan saw: a shorter file.
-        name="books.csv",
+        name="journals.csv",
         folder=str(path.parent),
         inbox_path=str(path),
         size=1,
@@ -57,9 +57,9 @@ def test_a_file_that_changed_since_the_last_scan_waits(published):
 
 
 def test_hidden_and_temporary_files_get_no_ledger_row(published):
-    drop(".books.csv", "x")
-    drop("books.csv.part", "x")
-    drop("books.csv~", "x")
+    drop(".journals.csv", "x")
+    drop("journals.csv.part", "x")
+    drop("journals.csv~", "x")
     assert services.inbox_scan()["seen"] == 0
     assert not InboxFile.objects.exists()
 
@@ -77,9 +77,9 @@ def test_a_symlink_is_refused_recorded_and_moved_aside(ingest_dirs, published):
 
 
 def test_a_scan_that_died_after_moving_the_file_is_finished_by_the_next(published):
-    path = drop("books.csv", books_csv(("A", "B", 2000)))
+    path = drop("journals.csv", journals_csv(("A", "Alpha", 2000)))
     row = InboxFile.objects.create(
-        name="books.csv",
+        name="journals.csv",
         folder=str(path.parent),
         inbox_path=str(path),
         size=path.stat().st_size,
@@ -95,7 +95,7 @@ def test_a_lost_message_is_published_again_after_the_redispatch_delay(
     settings, published
 ):
     settings.INGEST_REDISPATCH_AFTER = 60
-    drop("books.csv", books_csv(("A", "B", 2000)))
+    drop("journals.csv", journals_csv(("A", "Alpha", 2000)))
     services.inbox_scan()
     assert services.inbox_scan().get("redispatched") is None
     long_ago = timezone.now() - datetime.timedelta(minutes=5)
@@ -107,7 +107,7 @@ def test_a_lost_message_is_published_again_after_the_redispatch_delay(
 
 
 def test_an_import_whose_worker_died_is_resumed_but_a_live_one_is_not(published):
-    drop("books.csv", books_csv(("A", "B", 2000)))
+    drop("journals.csv", journals_csv(("A", "Alpha", 2000)))
     services.inbox_scan()
     InboxFile.objects.update(state=State.IMPORTING, attempts=1)
     file_id = InboxFile.objects.get().pk
@@ -131,7 +131,7 @@ def test_another_allowed_inbox_is_scanned(settings, tmp_path, published):
     other = tmp_path / "partners"
     other.mkdir()
     settings.INGEST_ALLOWED_ROOTS = [str(tmp_path)]
-    drop("books.csv", books_csv(("A", "B", 2000)), inbox=other)
+    drop("journals.csv", journals_csv(("A", "Alpha", 2000)), inbox=other)
     inbox = services.inbox_save(inbox=Inbox(name="partners", folder=str(other)))
     assert services.inbox_scan(inbox=inbox)["queued"] == 1
     row = InboxFile.objects.get()
@@ -140,7 +140,7 @@ def test_another_allowed_inbox_is_scanned(settings, tmp_path, published):
 
 def test_a_file_deleted_before_it_was_taken_is_recorded(settings, published):
     settings.INGEST_MIN_FILE_AGE = 30
-    path = drop("books.csv", books_csv(("A", "B", 2000)), age=1)
+    path = drop("journals.csv", journals_csv(("A", "Alpha", 2000)), age=1)
     services.inbox_scan()
     path.unlink()
     assert services.inbox_scan()["vanished"] == 1
@@ -151,7 +151,7 @@ def test_a_file_deleted_before_it_was_taken_is_recorded(settings, published):
 def test_mtime_is_recorded_and_compared_exactly(settings, published):
     """The ledger keeps the file's own mtime; a change of 1 ms is a change."""
     settings.INGEST_MIN_FILE_AGE = 3600
-    path = drop("books.csv", books_csv(("A", "B", 2000)), age=100)
+    path = drop("journals.csv", journals_csv(("A", "Alpha", 2000)), age=100)
     mtime = os.stat(path).st_mtime
     assert mtime != int(mtime)  # A fraction of a second to lose.
     summary = services.inbox_scan()
@@ -170,7 +170,7 @@ def test_mtime_is_recorded_and_compared_exactly(settings, published):
 
 def test_a_scan_whose_listing_predates_another_scans_move_adds_no_row(published):
     """A stale sighting (listed before another scan took the file) is forgotten."""
-    path = drop("books.csv", books_csv(("A", "B", 2000)))
+    path = drop("journals.csv", journals_csv(("A", "Alpha", 2000)))
     listed = next(scanner.inbox_list(path.parent))
     assert services.inbox_scan()["queued"] == 1
     # The slow scan registers what it listed after the fast one queued it.
@@ -181,7 +181,7 @@ def test_a_scan_whose_listing_predates_another_scans_move_adds_no_row(published)
     assert registered == "raced"
     assert InboxFile.objects.count() == 1
     stale = InboxFile.objects.create(
-        name="books.csv",
+        name="journals.csv",
         folder=str(path.parent),
         inbox_path=str(path),
         size=listed.size,

@@ -9,16 +9,20 @@ from django.contrib.auth.models import User
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
-from catalogue.models import Author, Book
 from ingest import conf, services, storage
 from ingest.models import Inbox, InboxFile
 from ingest.services import uploads
-from tests.factories import books_csv
+from tests.testapp.models import Journal, Publisher
 
 pytestmark = pytest.mark.django_db(transaction=True, databases="__all__")
 
 State = InboxFile.State
-GOOD = books_csv(("Кобзар", "Тарас Шевченко", 1840), ("Enei", "Kotliarevsky", 1798))
+#: Two journals; a publishers import reads the same file's publisher column.
+GOOD = (
+    "issn,title,year,publisher\n"
+    "0320-8370,Всесвіт,1925,Каменяр\n"
+    "0036-8075,Science,1880,AAAS\n"
+)
 
 
 def upload(name: str, content: str | bytes) -> SimpleUploadedFile:
@@ -41,32 +45,64 @@ def processing_entries() -> list[str]:
 
 
 def test_an_upload_is_stored_under_its_ledger_id_and_queued_at_once(published):
-    row = services.file_upload(name="books.csv", chunks=[GOOD.encode()])
+    row = services.file_upload(name="journals.csv", chunks=[GOOD.encode()])
     assert row.state == State.QUEUED
     assert row.source == InboxFile.Source.UPLOAD
-    assert row.name == "books.csv"
+    assert row.name == "journals.csv"
     assert row.size == len(GOOD.encode())
     assert row.processing_path.read_text() == GOOD
-    assert row.processing_path.name == f"{row.pk}-books.csv"
+    assert row.processing_path.name == f"{row.pk}-journals.csv"
     assert published == [
         {"task": "ingest.tasks.import_file", "args": (row.pk,), "task_id": row.task_id}
     ]
     assert row.dispatched_at is not None
     # No temporary file is left beside it.
-    assert processing_entries() == [f"{row.pk}-books.csv"]
+    assert processing_entries() == [f"{row.pk}-journals.csv"]
 
 
 def test_an_upload_is_imported_by_the_worker_path(eager):
-    row = services.file_upload(name="books.csv", chunks=[GOOD.encode()])
+    row = services.file_upload(name="journals.csv", chunks=[GOOD.encode()])
     row.refresh_from_db()
     assert row.state == State.DONE
     assert row.rows_imported == 2
-    assert Book.objects.filter(title="Кобзар").exists()
+    assert Journal.objects.filter(title="Всесвіт").exists()
     assert Path(row.stored_path).exists() and "/archive/" in row.stored_path
 
 
+def test_an_upload_to_a_preview_first_inbox_waits_in_preview(published):
+    """An inbox that holds its files for a person holds its uploads too."""
+    held = services.inbox_default()
+    held.preview_first = True
+    held.save(update_fields=["preview_first"])
+    row = services.file_upload(name="books.csv", chunks=[GOOD.encode()], inbox=held)
+    assert row.state == State.PREVIEW
+    assert [call["task"] for call in published] == ["ingest.tasks.preview_file"]
+    assert row.processing_path.read_text() == GOOD
+    assert not Journal.objects.exists()
+
+
+def test_the_upload_form_says_a_preview_first_upload_waits_for_a_person(
+    staff, published
+):
+    held = services.inbox_default()
+    held.preview_first = True
+    held.save(update_fields=["preview_first"])
+    response = staff.post(
+        reverse("ingest:upload"),
+        {"file": upload("books.csv", GOOD), "inbox": held.pk},
+        follow=True,
+    )
+    row = InboxFile.objects.get()
+    assert row.state == State.PREVIEW
+    assert "previews files first: confirm it to import" in response.content.decode()
+    answer = staff.post(
+        reverse("ingest:import"), {"file": upload("more.csv", GOOD), "inbox": held.pk}
+    ).json()
+    assert answer["files"][0]["state"] == "preview"
+
+
 def test_a_scan_after_an_upload_does_not_import_it_again(published):
-    row = services.file_upload(name="books.csv", chunks=[GOOD.encode()])
+    row = services.file_upload(name="journals.csv", chunks=[GOOD.encode()])
     summary = services.inbox_scan()
     assert summary["seen"] == 0
     assert "queued" not in summary and "recovered" not in summary
@@ -96,8 +132,8 @@ def test_a_python_file_with_a_traversal_name_is_refused_and_writes_nothing():
 @pytest.mark.parametrize(
     ("name", "expected"),
     [
-        ("books.csv", "books.csv"),
-        ("BOOKS.CSV", "BOOKS.CSV"),
+        ("journals.csv", "journals.csv"),
+        ("JOURNALS.CSV", "JOURNALS.CSV"),
         (".hidden.csv", "hidden.csv"),
         ("we\x00ird\n.csv", "weird.csv"),
         ("книги 2024.csv", "книги 2024.csv"),
@@ -107,7 +143,9 @@ def test_upload_names_keep_their_readable_form(name, expected):
     assert services.upload_name(name) == expected
 
 
-@pytest.mark.parametrize("name", ["", ".csv", "books.txt", "books.csv.exe", "..", "/"])
+@pytest.mark.parametrize(
+    "name", ["", ".csv", "journals.txt", "journals.csv.exe", "..", "/"]
+)
 def test_names_that_are_not_csv_files_are_refused(name):
     with pytest.raises(services.UploadRejected):
         services.upload_name(name)
@@ -122,23 +160,23 @@ def test_a_long_name_is_shortened_to_fit_the_file_system():
 @pytest.mark.parametrize(
     ("content", "message"),
     [
-        (b"title,author,year\nA,B,2000\n\x00\x01\x02", "NUL bytes"),
-        ("title,author\n".encode("utf-32"), "UTF-32"),
+        (b"issn,title,year\nA,B,2000\n\x00\x01\x02", "NUL bytes"),
+        ("issn,title\n".encode("utf-32"), "UTF-32"),
         (codecs.BOM_UTF16_LE + b"t\x00i\x00\x00\xd8", "not UTF-16"),
-        (b"\xef\xbb\xbftitle,author,year\n\xff\xfe,B,1\n", "not UTF-8"),
+        (b"\xef\xbb\xbfissn,title,year\n\xff\xfe,B,1\n", "not UTF-8"),
         (b"", "empty"),
     ],
 )
 def test_content_that_is_not_csv_text_is_refused_and_leaves_nothing(content, message):
     with pytest.raises(services.UploadRejected, match=message):
-        services.file_upload(name="books.csv", chunks=[content])
+        services.file_upload(name="journals.csv", chunks=[content])
     assert InboxFile.objects.count() == 0
     assert processing_entries() == []
 
 
 def test_a_utf16_upload_with_a_bom_is_accepted_and_queued():
-    content = "title,author,year\r\nКобзар,Шевченко,1840\r\n".encode("utf-16")
-    row = services.file_upload(name="books.csv", chunks=[content[:7], content[7:]])
+    content = "issn,title,year\r\nJ1,Всесвіт,1925\r\n".encode("utf-16")
+    row = services.file_upload(name="journals.csv", chunks=[content[:7], content[7:]])
     assert row.state == InboxFile.State.QUEUED
     assert row.processing_path.read_bytes() == content
 
@@ -146,7 +184,7 @@ def test_a_utf16_upload_with_a_bom_is_accepted_and_queued():
 def test_an_upload_over_the_size_limit_is_refused_while_streaming(settings):
     settings.INGEST_MAX_UPLOAD_SIZE = 100
     with pytest.raises(services.UploadRejected, match="upload limit of 100 bytes"):
-        services.file_upload(name="books.csv", chunks=[b"a" * 60, b"b" * 60])
+        services.file_upload(name="journals.csv", chunks=[b"a" * 60, b"b" * 60])
     assert processing_entries() == []
 
 
@@ -156,7 +194,7 @@ def test_a_database_failure_leaves_no_file_behind(published, monkeypatch):
 
     monkeypatch.setattr(uploads, "file_queue", broken_queue)
     with pytest.raises(RuntimeError):
-        services.file_upload(name="books.csv", chunks=[GOOD.encode()])
+        services.file_upload(name="journals.csv", chunks=[GOOD.encode()])
     assert InboxFile.objects.count() == 0
     assert processing_entries() == []
     assert published == []
@@ -170,7 +208,7 @@ def test_the_upload_form_stores_several_files_and_returns_to_the_dashboard(
 ):
     response = staff.post(
         reverse("ingest:upload"),
-        {"file": [upload("a.csv", GOOD), upload("b.csv", "title,author,year\n")]},
+        {"file": [upload("a.csv", GOOD), upload("b.csv", "issn,title,year\n")]},
         follow=True,
     )
     assert response.redirect_chain[-1][0] == reverse("ingest:home")
@@ -181,13 +219,13 @@ def test_the_upload_form_stores_several_files_and_returns_to_the_dashboard(
     assert (rows["a.csv"].state, rows["a.csv"].rows_imported) == (State.DONE, 2)
     assert rows["a.csv"].importer_chosen_by == InboxFile.ChosenBy.HEADER
     assert rows["b.csv"].state == State.FAILED and "no data rows" in rows["b.csv"].error
-    assert Book.objects.filter(title="Кобзар").exists()
+    assert Journal.objects.filter(title="Всесвіт").exists()
 
 
 def test_an_upload_named_like_any_export_is_imported_by_its_header(staff, eager):
     staff.post(reverse("ingest:upload"), {"file": upload("web-upload.csv", GOOD)})
     row = InboxFile.objects.get()
-    assert (row.state, row.importer, row.rows_imported) == (State.DONE, "books", 2)
+    assert (row.state, row.importer, row.rows_imported) == (State.DONE, "journals", 2)
 
 
 def test_the_uploader_may_choose_the_dataset_and_the_inbox(
@@ -202,20 +240,27 @@ def test_the_uploader_may_choose_the_dataset_and_the_inbox(
     )
     response = staff.post(
         reverse("ingest:import"),
-        {"file": upload("export.csv", GOOD), "importer": "authors", "inbox": people.pk},
+        {
+            "file": upload("export.csv", GOOD),
+            "importer": "publishers",
+            "inbox": people.pk,
+        },
     )
     assert response.status_code == 202
-    assert response.json()["files"][0]["dataset"] == "authors"
+    assert response.json()["files"][0]["dataset"] == "publishers"
     assert response.json()["files"][0]["inbox"] == "people"
     row = InboxFile.objects.get()
     assert (row.inbox, row.state, row.importer, row.importer_chosen_by) == (
         people,
         State.DONE,
-        "authors",
+        "publishers",
         "person",
     )
-    assert Author.objects.filter(name="Kotliarevsky").exists()
-    assert not Book.objects.exists()
+    assert sorted(Publisher.objects.values_list("name", flat=True)) == [
+        "AAAS",
+        "Каменяр",
+    ]
+    assert not Journal.objects.exists()
     assert mailoutbox[-1].to == ["hr@x.org"]
     assert Path(row.stored_path).exists()
 
@@ -241,7 +286,7 @@ def test_the_upload_form_refuses_a_file_over_the_limit_while_receiving_it(
     staff, settings, published
 ):
     settings.INGEST_MAX_UPLOAD_SIZE = 100
-    big = "title,author,year\n" + "A,B,2000\n" * 20
+    big = "issn,title,year\n" + "A,B,2000\n" * 20
     response = staff.post(
         reverse("ingest:upload"),
         {"file": [upload("small.csv", GOOD), upload("big.csv", big)]},
@@ -306,6 +351,7 @@ def test_the_api_answers_the_file_and_task_id_a_seed_client_polls(staff, publish
             "file_id": row.pk,
             "task_id": row.task_id,
             "name": "a.csv",
+            "state": "queued",
             "inbox": "default",
             "dataset": None,
         }
@@ -317,7 +363,7 @@ def test_the_api_answers_the_file_and_task_id_a_seed_client_polls(staff, publish
 def test_the_api_lists_every_file_of_a_multi_upload(staff, published):
     response = staff.post(
         reverse("ingest:import"),
-        {"file": [upload("a.csv", GOOD), upload("b.csv", "title,author,year\n")]},
+        {"file": [upload("a.csv", GOOD), upload("b.csv", "issn,title,year\n")]},
     )
     body = response.json()
     assert [f["name"] for f in body["files"]] == ["a.csv", "b.csv"]

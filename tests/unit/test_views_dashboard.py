@@ -49,7 +49,7 @@ def reader(client):
 
 @pytest.fixture
 def default_schedule() -> PeriodicTask:
-    """Recreate the default inbox: a transactional test flushes migration data."""
+    """Create the default inbox and its schedule: ``migrate`` made none."""
     return default_inbox().periodic_task
 
 
@@ -192,7 +192,7 @@ def test_a_running_import_shows_an_accessible_progress_bar_with_rows(staff):
     assert 'aria-valuenow="42.0"' in text
     assert 'aria-valuemin="0" aria-valuemax="100"' in text
     assert f'aria-label="Import progress of {row.name}"' in text
-    assert "42.0% · 21000 rows" in text
+    assert "42.0% · 21,000 rows" in text  # Grouped as the language groups.
 
 
 def test_a_running_import_without_a_report_yet_shows_a_bar_at_zero(staff):

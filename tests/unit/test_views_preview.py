@@ -8,15 +8,19 @@ from django.urls import reverse
 
 from ingest import services
 from ingest.models import InboxFile
-from tests.factories import books_csv
 
 pytestmark = pytest.mark.django_db(transaction=True, databases="__all__")
 
 State = InboxFile.State
-GOOD = books_csv(("Кобзар", "Тарас Шевченко", 1840), ("Enei", "Kotliarevsky", 1798))
+#: Two journals; a publishers import reads the same file's publisher column.
+GOOD = (
+    "issn,title,year,publisher\n"
+    "0320-8370,Всесвіт,1925,Каменяр\n"
+    "0036-8075,Science,1880,AAAS\n"
+)
 
 
-def upload(name: str = "books.csv", content: str = GOOD) -> SimpleUploadedFile:
+def upload(name: str = "journals.csv", content: str = GOOD) -> SimpleUploadedFile:
     return SimpleUploadedFile(name, content.encode(), content_type="text/csv")
 
 
@@ -59,7 +63,7 @@ def test_the_preview_page_shows_counts_mapping_and_first_rows(staff, published):
 
     assert '<dd data-count="new">2</dd>' in page
     assert '<dd data-count="rejected">0</dd>' in page
-    assert "Кобзар" in page and 'id="preview-mapping"' in page
+    assert "Всесвіт" in page and 'id="preview-mapping"' in page
     assert f'name="version" value="{row.task_id}"' in page
 
 
@@ -84,12 +88,14 @@ def test_changing_the_dataset_previews_again(staff, published):
     staff.post(reverse("ingest:preview-upload"), {"file": upload()})
     row = computed(InboxFile.objects.get())
 
-    staff.post(reverse("ingest:preview-change", args=[row.pk]), {"importer": "authors"})
+    staff.post(
+        reverse("ingest:preview-change", args=[row.pk]), {"importer": "publishers"}
+    )
 
     changed = InboxFile.objects.get()
     assert changed.task_id != row.task_id
     assert (changed.importer_requested, changed.preview) == (
-        "authors",
+        "publishers",
         {"status": "pending"},
     )
 

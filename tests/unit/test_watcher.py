@@ -28,12 +28,12 @@ from watchdog.events import (
 from ingest import selectors, services, watcher
 from ingest.models import Inbox, InboxFile
 from ingest.services import scan
-from tests.factories import books_csv
+from tests.factories import journals_csv
 
 pytestmark = pytest.mark.django_db(transaction=True, databases="__all__")
 
 State = InboxFile.State
-BOOKS = books_csv(("A", "B", 2000), ("C", "D", 2001))
+JOURNALS = journals_csv(("A", "Alpha", 2000), ("C", "Gamma", 2001))
 
 
 @pytest.fixture
@@ -78,9 +78,9 @@ def test_a_file_open_for_writing_is_taken_only_after_its_close(
     """Writes, opens and read-only closes prove nothing; the close does."""
     settings.INGEST_MIN_FILE_AGE = 3600  # The scan's rule would never take it.
     made = watching(polling=False)
-    path = inbox / "books.csv"
+    path = inbox / "journals.csv"
     with open(path, "w", encoding="utf-8") as handle:
-        for line in BOOKS.splitlines(keepends=True):
+        for line in JOURNALS.splitlines(keepends=True):
             handle.write(line)
             handle.flush()
             path.read_bytes()  # An open and a close without a write.
@@ -89,7 +89,7 @@ def test_a_file_open_for_writing_is_taken_only_after_its_close(
         assert path.exists()
     pump_until(made, lambda: InboxFile.objects.filter(state=State.QUEUED).exists())
     row = InboxFile.objects.get()
-    assert row.size == len(BOOKS) and row.processing_path.read_text() == BOOKS
+    assert row.size == len(JOURNALS) and row.processing_path.read_text() == JOURNALS
     assert [c["args"] for c in published] == [(row.pk,)]
 
 
@@ -98,15 +98,15 @@ def test_a_file_renamed_into_the_inbox_is_taken_at_once(
 ):
     settings.INGEST_MIN_FILE_AGE = 3600
     made = watching(polling=False)
-    hidden = inbox / ".books.csv.part"
-    hidden.write_text(BOOKS)  # A hidden name is never a candidate.
+    hidden = inbox / ".journals.csv.part"
+    hidden.write_text(JOURNALS)  # A hidden name is never a candidate.
     outside = tmp_path / "elsewhere.csv"
-    outside.write_text(books_csv(("E", "F", 2002)))
-    hidden.rename(inbox / "books.csv")
+    outside.write_text(journals_csv(("E", "Epsilon", 2002)))
+    hidden.rename(inbox / "journals.csv")
     outside.rename(inbox / "other.csv")  # From a folder nobody watches.
     pump_until(made, lambda: InboxFile.objects.filter(state=State.QUEUED).count() == 2)
     assert sorted(InboxFile.objects.values_list("name", flat=True)) == [
-        "books.csv",
+        "journals.csv",
         "other.csv",
     ]
 
@@ -148,7 +148,7 @@ def test_the_polling_observer_leaves_a_young_file_to_the_minimum_age(
     made = watching(polling=True)
     assert made.polling
     started = time.monotonic()
-    (inbox / "books.csv").write_text(BOOKS)
+    (inbox / "journals.csv").write_text(JOURNALS)
     pump_until(made, lambda: InboxFile.objects.exists())
     assert InboxFile.objects.get().state == State.DISCOVERED
     pump_until(made, lambda: InboxFile.objects.filter(state=State.QUEUED).exists())
@@ -171,9 +171,9 @@ def test_a_database_outage_delays_a_sighting_and_loses_none(
 
     monkeypatch.setattr(scan, "found_register_many", flaky)
     made = watching(polling=False)
-    (inbox / "books.csv").write_text(BOOKS)
+    (inbox / "journals.csv").write_text(JOURNALS)
     pump_until(made, lambda: InboxFile.objects.filter(state=State.QUEUED).exists())
-    assert failures == ["books.csv"] * 3
+    assert failures == ["journals.csv"] * 3
     assert made.outcomes == {"retrying": 3, "queued": 1}
 
 
@@ -183,7 +183,7 @@ def test_files_a_scan_took_first_are_not_registered_again_by_two_watchers(
     settings.INGEST_MIN_FILE_AGE = 0
     made, twin = watching(polling=False), watching(polling=False)
     for n in range(20):
-        (inbox / f"books-{n}.csv").write_text(books_csv((f"T{n}", "A", 2000)))
+        (inbox / f"journals-{n}.csv").write_text(journals_csv((f"T{n}", "Tau", 2000)))
         services.inbox_scan()
     pump_for(made, 0.5)
     pump_for(twin, 0.5)
@@ -205,10 +205,10 @@ def test_inboxes_added_changed_and_disabled_are_picked_up_on_refresh(
     added = Inbox.objects.create(name="ERP", folder=str(other))
     made.refresh()
     assert set(made.watches) == {inbox, other.resolve()}
-    added.importer = "authors"
+    added.importer = "publishers"
     added.save()
     made.refresh()
-    assert made.watches[other.resolve()][0].importer == "authors"
+    assert made.watches[other.resolve()][0].importer == "publishers"
     added.enabled = False
     added.save()
     made.refresh()
@@ -221,7 +221,7 @@ def test_the_inbox_list_is_every_enabled_inbox_a_scan_would_accept(
     settings.INGEST_ALLOWED_ROOTS = [str(tmp_path / "allowed")]
     allowed = tmp_path / "allowed" / "erp"
     default = services.inbox_default()
-    erp = Inbox.objects.create(name="ERP", folder=str(allowed), importer="authors")
+    erp = Inbox.objects.create(name="ERP", folder=str(allowed), importer="publishers")
     Inbox.objects.create(name="Outside", folder=str(tmp_path / "forbidden"))
     Inbox.objects.create(
         name="Unknown", folder=str(tmp_path / "allowed" / "x"), importer="nonsense"
@@ -232,7 +232,7 @@ def test_the_inbox_list_is_every_enabled_inbox_a_scan_would_accept(
     watched = selectors.inboxes_watched()
     assert [(w.key, w.folder, w.importer) for w in watched] == [
         (default.pk, inbox, ""),
-        (erp.pk, allowed.resolve(), "authors"),
+        (erp.pk, allowed.resolve(), "publishers"),
     ]
 
 
@@ -240,10 +240,10 @@ def test_a_finished_write_is_taken_though_an_earlier_scan_saw_it_smaller(
     settings, inbox, published
 ):
     """The scan holds a changing file back; the watcher's proof of a close wins."""
-    path = inbox / "books.csv"
-    path.write_text(BOOKS)
+    path = inbox / "journals.csv"
+    path.write_text(JOURNALS)
     InboxFile.objects.create(
-        name="books.csv", folder=str(inbox), inbox_path=str(path), size=1, mtime=1.0
+        name="journals.csv", folder=str(inbox), inbox_path=str(path), size=1, mtime=1.0
     )
     found = watcher.scanner.file_found(path)
     default = services.inbox_default()

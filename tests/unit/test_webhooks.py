@@ -14,7 +14,7 @@ import pytest
 
 from ingest import services, webhooks
 from ingest.models import Inbox, InboxFile
-from tests.factories import books_csv, drop
+from tests.factories import drop, journals_csv
 
 pytestmark = pytest.mark.django_db(transaction=True, databases="__all__")
 
@@ -78,8 +78,8 @@ def inbox_with_webhook(url: str, secret: str = SECRET) -> Inbox:
     return inbox
 
 
-def imported(name: str = "books.csv") -> InboxFile:
-    drop(name, books_csv(("Кобзар", "Тарас Шевченко", 1840)))
+def imported(name: str = "journals.csv") -> InboxFile:
+    drop(name, journals_csv(("0028-0836", "Nature", 1869)))
     services.inbox_scan()
     return InboxFile.objects.get(name=name)
 
@@ -104,9 +104,9 @@ def test_a_finished_import_posts_its_signed_summary(eager, receiver, fast_retrie
         "event": "file.finished",
         "status": "done",
         "file_id": row.pk,
-        "file": "books.csv",
+        "file": "journals.csv",
         "inbox": inbox.name,
-        "dataset": "books",
+        "dataset": "journals",
         "imported": 1,
         "updated": 0,
         "rejected": 0,

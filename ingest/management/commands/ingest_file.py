@@ -4,6 +4,8 @@ import json
 from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from ingest import services
 from ingest.importers import importer_names
@@ -11,7 +13,7 @@ from ingest.models import InboxFile
 
 
 class Command(BaseCommand):
-    help = "Import one CSV file now and print its summary; exit 1 if it is rejected."
+    help = _("Import one CSV file now and print its summary; exit 1 if it is rejected.")
 
     def add_arguments(self, parser):
         parser.add_argument("path", type=Path)
@@ -19,12 +21,12 @@ class Command(BaseCommand):
             "--importer",
             default="",
             choices=["", *importer_names()],
-            help="The file's dataset (default: the one its header matches).",
+            help=_("The file's dataset (default: the one its header matches)."),
         )
 
     def handle(self, *args, path: Path, importer: str, **options):
         if not path.is_file():
-            raise CommandError(f"{path} is not a file.")
+            raise CommandError(gettext("%(path)s is not a file.") % {"path": path})
         row = services.file_register_path(path=path, importer=importer)
         summary = services.file_import(file_id=row.pk, task_id=row.task_id)
         self.stdout.write(json.dumps(summary, ensure_ascii=False))
@@ -33,5 +35,6 @@ class Command(BaseCommand):
             InboxFile.State.DUPLICATE,
         ):
             raise CommandError(
-                f"{path.name} was not imported: {summary.get('error', summary)}"
+                gettext("%(name)s was not imported: %(reason)s")
+                % {"name": path.name, "reason": summary.get("error", summary)}
             )

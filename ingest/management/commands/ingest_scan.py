@@ -4,6 +4,8 @@ import json
 
 from django.core.exceptions import ImproperlyConfigured
 from django.core.management.base import BaseCommand, CommandError
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from ingest import services
 from ingest.importers import importer_names
@@ -11,21 +13,25 @@ from ingest.models import Inbox
 
 
 class Command(BaseCommand):
-    help = "Scan an inbox once now (register, queue and repair files)."
+    help = _("Scan an inbox once now (register, queue and repair files).")
 
     def add_arguments(self, parser):
         parser.add_argument(
             "--inbox",
             default=None,
-            help="The inbox's name (default: the default inbox). A folder path "
-            "is still accepted, deprecated.",
+            help=_(
+                "The inbox's name (default: the default inbox). A folder path "
+                "is still accepted, deprecated."
+            ),
         )
         parser.add_argument(
             "--importer",
             default="",
             choices=["", *importer_names()],
-            help="The dataset of every file this scan registers (default: the "
-            "inbox's, else each file's header).",
+            help=_(
+                "The dataset of every file this scan registers (default: the "
+                "inbox's, else each file's header)."
+            ),
         )
 
     def handle(self, *args, inbox: str | None, importer: str, **options):
@@ -44,5 +50,10 @@ class Command(BaseCommand):
             return found
         if name.startswith("/"):
             return services.inbox_legacy(folder=name, importer=None)
-        known = ", ".join(Inbox.objects.values_list("name", flat=True)) or "none"
-        raise CommandError(f"No inbox is named {name!r} (inboxes: {known}).")
+        known = ", ".join(Inbox.objects.values_list("name", flat=True)) or gettext(
+            "none"
+        )
+        raise CommandError(
+            gettext("No inbox is named %(name)s (inboxes: %(known)s).")
+            % {"name": repr(name), "known": known}
+        )

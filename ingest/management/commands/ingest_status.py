@@ -2,6 +2,8 @@
 
 from django.core.management.base import BaseCommand
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext
 
 from ingest import selectors
 
@@ -9,7 +11,7 @@ COLUMNS = "{:>6}  {:<10}  {:<32}  {:>9}  {:>8}  {:>8}  {:>8}  {:<19}"
 
 
 class Command(BaseCommand):
-    help = "Show the most recent inbox files and their outcome."
+    help = _("Show the most recent inbox files and their outcome.")
 
     def add_arguments(self, parser):
         parser.add_argument("--limit", type=int, default=20)
@@ -18,14 +20,14 @@ class Command(BaseCommand):
     def handle(self, *args, limit: int, state: str, **options):
         self.stdout.write(
             COLUMNS.format(
-                "id",
-                "state",
-                "file",
-                "imported",
-                "updated",
-                "rejected",
-                "seconds",
-                "seen",
+                pgettext("ingest_status column", "id"),
+                pgettext("ingest_status column", "state"),
+                pgettext("ingest_status column", "file"),
+                pgettext("ingest_status column", "imported"),
+                pgettext("ingest_status column", "updated"),
+                pgettext("ingest_status column", "rejected"),
+                pgettext("ingest_status column", "seconds"),
+                pgettext("ingest_status column", "seen"),
             )
         )
         for row in selectors.file_list(state=state, limit=limit):

@@ -2,9 +2,20 @@
 // still queued or importing, at most once a second, and stop when none are.
 // A live list (data-live-cursor, the dashboard's first page) keeps polling,
 // less often when nothing runs, for files that arrived since the last
-// answer, and puts them on top.
+// answer, and puts them on top. Texts come from the engine's JavaScript
+// catalog (gettext, in the page's language; English without it), numbers
+// and durations are written with Intl in the page's language.
 (function () {
   "use strict";
+
+  var gettext = window.gettext || function (text) { return text; };
+  var ngettext = window.ngettext || function (one, many, n) { return n === 1 ? one : many; };
+  var interpolate = window.interpolate || function (text, values) {
+    return text.replace(/%\((\w+)\)s/g, function (_m, name) { return String(values[name]); });
+  };
+  var language = document.documentElement.lang || undefined;
+  var grouped = new Intl.NumberFormat(language);
+  var oneDecimal = new Intl.NumberFormat(language, {minimumFractionDigits: 1, maximumFractionDigits: 1});
 
   var table = document.getElementById("files");
   var statusLine = document.getElementById("poll-status");
@@ -37,16 +48,22 @@
     return node;
   }
 
+  function progressText(p) {
+    return interpolate(gettext("%(percent)s% · %(rows)s rows"), {
+      percent: oneDecimal.format(Number(p.percent)), rows: grouped.format(p.rows)
+    }, true);
+  }
+
   function progressNodes(file) {
     if (file.state === "importing") {
       var p = file.progress;
       var percent = p ? Number(p.percent).toFixed(1) : "0";
-      var label = p ? percent + "% · " + p.rows + " rows" : "starting…";
+      var label = p ? progressText(p) : gettext("starting…");
       var bar = el("div", {
         "class": "progress", "role": "progressbar",
-        "aria-label": "Import progress of " + file.file,
+        "aria-label": interpolate(gettext("Import progress of %(name)s"), {name: file.file}, true),
         "aria-valuemin": "0", "aria-valuemax": "100",
-        "aria-valuenow": percent, "aria-valuetext": p ? label : "starting"
+        "aria-valuenow": percent, "aria-valuetext": p ? label : gettext("starting")
       });
       var fill = el("div", {"class": "progress-fill"});
       fill.style.width = percent + "%";
@@ -55,31 +72,36 @@
     }
     if (file.state === "preview") {
       return [el("a", {"href": file.preview_url || file.url},
-                 table.getAttribute("data-text-preview") || "preview")];
+                 gettext("Waiting in preview: open it to import or cancel."))];
     }
     if (file.state === "queued" || file.state === "discovered") {
-      return [el("span", {"class": "muted"}, "waiting for a worker")];
+      return [el("span", {"class": "muted"}, gettext("waiting for a worker"))];
     }
     if (file.state === "failed") {
-      var error = file.error || "";
+      var error = file.error_display || file.error || "";
       return [el("span", {"class": "error-text", "title": error},
                  error.length > 80 ? error.slice(0, 79) + "…" : error)];
     }
     if (file.state === "duplicate") {
-      return [el("span", {"class": "muted"}, file.error || "duplicate")];
+      return [el("span", {"class": "muted"},
+                 file.error_display || file.error || gettext("duplicate"))];
     }
-    return [el("span", {"class": "muted"}, file.total + " rows read")];
+    return [el("span", {"class": "muted"}, interpolate(
+      ngettext("%(rows)s row read", "%(rows)s rows read", file.total),
+      {rows: grouped.format(file.total)}, true))];
   }
 
   function update(row, file) {
     row.setAttribute("data-state", file.state);
     var stateCell = row.querySelector('[data-field="state"]');
     stateCell.replaceChildren(el("span", {"class": "state state-" + file.state}, file.state_display));
-    setText(row, "imported", String(file.imported));
-    setText(row, "updated", String(file.updated));
-    setText(row, "rejected", String(file.rejected));
+    setText(row, "imported", grouped.format(file.imported));
+    setText(row, "updated", grouped.format(file.updated));
+    setText(row, "rejected", grouped.format(file.rejected));
     setText(row, "dataset", file.dataset || "");
-    setText(row, "duration", file.finished_at && file.started_at ? Number(file.seconds).toFixed(1) + " s" : "");
+    setText(row, "duration", file.finished_at && file.started_at
+      ? interpolate(gettext("%(seconds)s s"), {seconds: oneDecimal.format(Number(file.seconds))}, true)
+      : "");
     row.querySelector('[data-field="progress"]').replaceChildren.apply(
       row.querySelector('[data-field="progress"]'), progressNodes(file));
   }
@@ -117,7 +139,7 @@
       update(row, file);
       body.insertBefore(row, body.firstChild);
     });
-    if (files.length) { say(table.getAttribute("data-text-arrived") || ""); }
+    if (files.length) { say(gettext("New files arrived.")); }
   }
 
   function pollUrl(ids) {
@@ -165,15 +187,16 @@
           table.setAttribute("data-live-cursor", String(data.cursor));
         }
         var running = activeRows().length;
-        if (running) { say("Updating live…"); } else if (!arrived.length) { say(""); }
+        if (running) { say(gettext("Updating live…")); } else if (!arrived.length) { say(""); }
         window.setTimeout(poll, running ? POLL_MS : IDLE_MS);
       })
       .catch(function (error) {
         if (error.message === "session") {
-          say("Your session has ended: reload the page to log in again.");
+          say(gettext("Your session has ended: reload the page to log in again."));
           return;
         }
-        say("Could not refresh (" + error.message + "); retrying…");
+        say(interpolate(gettext("Could not refresh (%(error)s); retrying…"),
+                        {error: error.message}, true));
         window.setTimeout(poll, 5 * POLL_MS);
       });
   }
@@ -186,7 +209,9 @@
     var chosen = document.getElementById("upload-chosen");
     function showChosen() {
       var names = Array.prototype.map.call(input.files, function (f) { return f.name; });
-      chosen.textContent = names.length ? "Chosen: " + names.join(", ") : "";
+      chosen.textContent = names.length
+        ? interpolate(gettext("Chosen: %(names)s"), {names: names.join(", ")}, true)
+        : "";
     }
     input.addEventListener("change", showChosen);
     ["dragenter", "dragover"].forEach(function (name) {
@@ -208,6 +233,14 @@
     });
   }
 
+  // The language switcher applies a choice at once; its button stays for
+  // pages without scripts.
+  function setUpLanguage() {
+    var select = document.getElementById("language-select");
+    if (select) { select.addEventListener("change", function () { select.form.submit(); }); }
+  }
+
   setUpUpload();
+  setUpLanguage();
   if (table) { window.setTimeout(poll, POLL_MS); }
 })();

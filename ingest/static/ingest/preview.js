@@ -1,8 +1,15 @@
 // A preview being computed: poll the file's JSON once a second and show
 // the page again, computed, as soon as the worker has recorded it. Texts
-// come from the page (data-text-*), so they are translated with it.
+// come from the engine's JavaScript catalog, numbers from Intl, both in the
+// page's language.
 (function () {
   "use strict";
+
+  var gettext = window.gettext || function (text) { return text; };
+  var interpolate = window.interpolate || function (text, values) {
+    return text.replace(/%\((\w+)\)s/g, function (_m, name) { return String(values[name]); });
+  };
+  var language = document.documentElement.lang || undefined;
 
   var box = document.getElementById("preview-computing");
   var line = document.getElementById("preview-progress");
@@ -24,8 +31,11 @@
         }
         var p = file.progress;
         if (p && line) {
-          line.textContent = Number(p.percent).toFixed(1) + "% · " + p.rows + " " +
-            (box.getAttribute("data-text-rows") || "rows");
+          line.textContent = interpolate(gettext("%(percent)s% · %(rows)s rows"), {
+            percent: new Intl.NumberFormat(language, {minimumFractionDigits: 1, maximumFractionDigits: 1})
+              .format(Number(p.percent)),
+            rows: new Intl.NumberFormat(language).format(p.rows)
+          }, true);
         }
         window.setTimeout(poll, POLL_MS);
       })
