@@ -3,9 +3,10 @@
 Runs under the file's liveness lock; the dataset's writes and the ledger's
 DONE commit together in one transaction. :func:`_file_run` reads top to
 bottom as its steps: :func:`_file_checked` (where the file is, its size),
-the content hash and :func:`_content_claim` (duplicate, or a twin
-importing now), :func:`_file_route` (which dataset, recorded at once),
-:func:`_file_stage` (validate and stream into staging),
+the content hash, :func:`_file_route` (which dataset) and
+:func:`_content_claim` (duplicate, or a twin importing now; hash and
+dataset recorded in one statement), :func:`_file_stage` (validate and
+stream into staging),
 :func:`_reject_policy` (too many bad rows refuse the file) and
 :func:`_file_apply` (upsert and DONE in one transaction), then the move to
 the archive and the email.
@@ -178,6 +179,9 @@ def _file_run(row: InboxFile, progress_sink: ProgressSink | None) -> dict:
                 )
             )
         )
+    # Known from here on, also to a failure recorded before the claim below.
+    row.sha256, row.size = digest, size
+    importer = _file_route(row, path, record=False)
     ended = _content_claim(row, digest, size)
     if ended is not None:
         return ended
@@ -187,7 +191,6 @@ def _file_run(row: InboxFile, progress_sink: ProgressSink | None) -> dict:
         # preview can have left any: a re-import deletes its file's when it
         # queues it, and a new file has none.
         RowRejection.objects.filter(file_id=row.pk).delete()
-    importer = _file_route(row, path)
     with Staging(importer) as staging:
         staged = _file_stage(row, importer, path, staging, progress_sink)
         _reject_policy(row, staged)
@@ -223,27 +226,34 @@ def _content_claim(row: InboxFile, digest: str, size: int) -> dict | None:
 
     The partial unique index on sha256 lets one row per content be
     importing or done: an imported twin makes this a duplicate, one that
-    is importing right now defers this row until its verdict.
+    is importing right now defers this row until its verdict. The same
+    statement records the dataset :func:`_file_route` chose.
     """
     try:
         # Optimistic: new content passes in one statement; only a twin
         # (imported, or importing now) costs the look for it.
         with transaction.atomic():
-            InboxFile.objects.filter(pk=row.pk).update(sha256=digest, size=size)
+            InboxFile.objects.filter(pk=row.pk).update(
+                sha256=digest,
+                size=size,
+                importer=row.importer,
+                importer_chosen_by=row.importer_chosen_by,
+            )
     except IntegrityError:
         original = _content_done(digest, row.pk)
         if original is not None:
             return _file_duplicate(row, original, digest, size)
         return _file_defer(row)
-    row.sha256, row.size = digest, size
     return None
 
 
-def _file_route(row: InboxFile, path: Path) -> Importer:
+def _file_route(row: InboxFile, path: Path, *, record: bool = True) -> Importer:
     """Choose the file's dataset from its header (see :mod:`..importers.routing`).
 
-    Records the choice and how it was made on the ledger at once, so a
-    file refused later still shows which dataset it was read as.
+    Records the choice and how it was made on the ledger at once (or, with
+    *record* False, on *row* only, for the caller's next statement to
+    write), so a file refused later still shows which dataset it was read
+    as.
     """
     inbox = row.inbox
     encoding = (inbox.encoding if inbox else "") or None
@@ -268,10 +278,11 @@ def _file_route(row: InboxFile, path: Path) -> Importer:
     importer = route.importer
     # An inbox's declared encoding beats the importer's (e.g. a 1C drop folder).
     importer.encoding = encoding or importer.encoding
-    InboxFile.objects.filter(pk=row.pk).update(
-        importer=importer.name, importer_chosen_by=route.chosen_by
-    )
     row.importer, row.importer_chosen_by = importer.name, str(route.chosen_by)
+    if record:
+        InboxFile.objects.filter(pk=row.pk).update(
+            importer=row.importer, importer_chosen_by=row.importer_chosen_by
+        )
     return importer
 
 
@@ -481,6 +492,9 @@ def _file_fail(row: InboxFile, reason: "Reason | str") -> dict:
         state=State.FAILED,
         finished_at=timezone.now(),
         stored_path=str(destination),
+        # The content seen, also when the file failed before its claim.
+        sha256=row.sha256,
+        size=row.size,
         **fields,
     )
     row.refresh_from_db(from_queryset=InboxFile.objects.select_related("inbox"))
