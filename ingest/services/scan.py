@@ -40,9 +40,10 @@ logger = logging.getLogger(__name__)
 State = InboxFile.State
 ChosenBy = InboxFile.ChosenBy
 FINAL = InboxFile.FINAL_STATES
-#: Files registered per round of statements (a scan of a larger inbox makes
-#: several rounds; SQLite allows some 32,000 parameters a statement).
-REGISTER_BATCH = 500
+#: Files registered per round of statements: a larger burst makes several
+#: rounds. The queueing UPDATE takes three parameters a file, and SQLite
+#: before 3.32 allows 999 a statement.
+REGISTER_BATCH = 300
 
 
 def inbox_scan(*, inbox: Inbox | None = None, importer: str = "") -> dict:
@@ -136,16 +137,29 @@ def found_register_many(
     writers have finished (the watcher: a close after writing, a rename
     into the inbox).
 
-    However many files, the ledger hears four statements: one INSERT of
-    every file (``ON CONFLICT DO NOTHING``), one SELECT of their
-    DISCOVERED rows, one UPDATE queueing the ones moved into processing
-    and, after commit, one UPDATE of their ``dispatched_at``, with the
-    import messages published in one broker round trip between the two.
+    However many files (up to :data:`REGISTER_BATCH` a round), the ledger
+    hears four statements: one INSERT of every file (``ON CONFLICT DO
+    NOTHING``), one SELECT of their DISCOVERED rows, one UPDATE queueing
+    the ones moved into processing and, after commit, one UPDATE of their
+    ``dispatched_at``, with the import messages published in one broker
+    round trip between the two.
     Safe to call concurrently for the same files: the partial unique index
     keeps one DISCOVERED row per path whoever inserts it (the SELECT finds
     the winner's), the exclusive move lets one caller take each file, and
     the conditional UPDATE lets one queue it.
     """
+    if len(found) > REGISTER_BATCH:
+        return [
+            outcome
+            for start in range(0, len(found), REGISTER_BATCH)
+            for outcome in found_register_many(
+                found=found[start : start + REGISTER_BATCH],
+                inbox=inbox,
+                root=root,
+                importer=importer,
+                min_age=min_age,
+            )
+        ]
     outcomes = [""] * len(found)
     wanted: dict[str, int] = {}
     for index, item in enumerate(found):

@@ -61,6 +61,20 @@ def test_a_batch_of_files_is_registered_and_queued_in_four_statements(published)
     ]
 
 
+def test_a_burst_larger_than_a_round_is_registered_in_rounds(published, monkeypatch):
+    monkeypatch.setattr(scan, "REGISTER_BATCH", 7)
+    inbox, found = dropped(20)
+    with CaptureQueriesContext(connection) as captured:
+        outcomes = scan.found_register_many(
+            found=found, inbox=services.inbox_default(), root=inbox, min_age=0
+        )
+    assert outcomes == ["queued"] * 20
+    updates = [q for q in statements(captured) if q.startswith("UPDATE")]
+    assert len(updates) == 2 * 3  # Queue and dispatched, for each of 3 rounds.
+    assert InboxFile.objects.filter(state=State.QUEUED).count() == 20
+    assert len({c["task_id"] for c in published}) == 20
+
+
 def test_files_seen_before_keep_their_row_and_the_stability_rules(published, settings):
     settings.INGEST_MIN_FILE_AGE = 3600
     inbox, found = dropped(3)
