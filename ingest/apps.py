@@ -12,5 +12,6 @@ class IngestConfig(AppConfig):
     def ready(self) -> None:
         # Imported for their registrations, as Django's own apps do: the
         # system checks, and the tasks, which services publish by name
-        # (so a web process that never imports ingest.tasks can publish).
-        from . import checks, tasks  # noqa: F401
+        # (so a web process that never imports ingest.tasks can publish),
+        # and the worker's connection check after each task.
+        from . import checks, tasks, worker  # noqa: F401

@@ -208,24 +208,37 @@ def file_recipients(row: InboxFile) -> list[str]:
     return (row.inbox.recipients() if row.inbox_id else []) or conf.notify_emails()
 
 
-def file_notify(*, file_id: int) -> str:
+#: Recorded when nobody is to be told.
+NO_RECIPIENTS = "No recipients: set INGEST_NOTIFY_EMAILS or ADMINS."
+
+
+def file_notify(*, file_id: int, row: InboxFile | None = None) -> str:
     """Email the outcome of a finished file; return the notify state.
 
     Safe to call twice: only the call that moves the row from PENDING to
-    SENDING sends anything.
+    SENDING (or, with nobody to tell, to SKIPPED) does anything. *row* is
+    the finished row as its import just wrote it (with its inbox), which
+    saves reading it back; without it the row is read.
     """
-    if not InboxFile.objects.filter(
+    pending = InboxFile.objects.filter(
         pk=file_id, state__in=InboxFile.FINAL_STATES, notify_state=Notify.PENDING
-    ).update(notify_state=Notify.SENDING):
-        return "unchanged"
-    row = InboxFile.objects.select_related("inbox").get(pk=file_id)
-    recipients = file_recipients(row)
-    if not recipients:
-        _record(
-            file_id,
-            Notify.SKIPPED,
-            "No recipients: set INGEST_NOTIFY_EMAILS or ADMINS.",
+    )
+    recipients = file_recipients(row) if row is not None else None
+    if recipients == []:
+        # Nobody to tell: one conditional update records it.
+        skipped = pending.update(
+            notify_state=Notify.SKIPPED,
+            notify_error=NO_RECIPIENTS,
+            notified_at=timezone.now(),
         )
+        return Notify.SKIPPED if skipped else "unchanged"
+    if not pending.update(notify_state=Notify.SENDING):
+        return "unchanged"
+    if row is None:
+        row = InboxFile.objects.select_related("inbox").get(pk=file_id)
+        recipients = file_recipients(row)
+    if not recipients:
+        _record(file_id, Notify.SKIPPED, NO_RECIPIENTS)
         return Notify.SKIPPED
     message = file_email(row, recipients)
     try:

@@ -47,6 +47,10 @@ def move_exclusive(src: Path, dst: Path) -> None:
     try:
         os.link(src, dst, follow_symlinks=False)
     except FileExistsError:
+        if not os.path.lexists(src):
+            # A concurrent mover of the same file linked and unlinked it
+            # between our two looks: it is theirs, not a clash of names.
+            raise FileNotFoundError(errno.ENOENT, "Moved meanwhile", str(src)) from None
         if not _same_file(src, dst):
             raise
         # A crash between link and unlink left two names; finish the move.

@@ -20,6 +20,9 @@ PREVIEW_BUSY_RETRY = 2
 #: and state make the second run safe.
 FILE_TASK_OPTIONS = {
     "bind": True,
+    # No STARTED result row: the ledger says IMPORTING (or PREVIEW) with its
+    # start time, and progress is the PROGRESS state. One write less a file.
+    "track_started": False,
     "acks_late": True,
     "reject_on_worker_lost": True,
     "autoretry_for": TRANSIENT,

@@ -61,6 +61,8 @@ RETRY_FIRST = 0.5
 RETRY_MAX = 30.0
 #: Longest sleep of the loop, so a stop request is seen at once.
 TICK = 0.5
+#: Most sightings registered in one round.
+BURST = 500
 
 
 @dataclass(order=True)
@@ -223,14 +225,22 @@ class Watcher:
     # --- The loop ---------------------------------------------------------
 
     def pump(self, timeout: float) -> None:
-        """Handle what is due: a refresh, retries, then one new sighting."""
+        """Handle what is due: a refresh, retries, then the new sightings.
+
+        Whatever arrived while the last round was being registered is
+        registered together (:data:`BURST` at most): a burst of files costs
+        a few statements and one broker round trip, not a round per file.
+        """
         if time.monotonic() >= self._next_refresh:
             self.refresh()
         now = time.monotonic()
+        due = []
         while self._later and self._later[0].due <= now:
             sighting = heapq.heappop(self._later)
             self._looking.discard((sighting.path, sighting.write_finished))
-            self.take(sighting)
+            due.append(sighting)
+        if due:
+            self.take_many(due)
         wait = min(timeout, self._next_refresh - now)
         if self._later:
             wait = min(wait, self._later[0].due - now)
@@ -239,56 +249,100 @@ class Watcher:
             # which is closed (if stale or past CONN_MAX_AGE) once it is over.
             close_old_connections()
         try:
-            sighting = self.events.get(timeout=max(0.0, wait))
+            sightings = [self.events.get(timeout=max(0.0, wait))]
         except queue.Empty:
             return
-        self.take(sighting)
+        while len(sightings) < BURST:
+            try:
+                sightings.append(self.events.get_nowait())
+            except queue.Empty:
+                break
+        self.take_many(sightings)
 
     def take(self, sighting: Sighting) -> str:
-        """Register the sighted file through the scan's service; return how it went.
+        """Register one sighted file; return how it went (see :meth:`take_many`)."""
+        (outcome,) = self.take_many([sighting])
+        return outcome
 
-        A database error puts the sighting back for a retry; any other error
-        is logged and left to the next scan, like the scan does.
+    def take_many(self, sightings: list[Sighting]) -> list[str]:
+        """Register sighted files through the scan's service; return how each went.
+
+        Files of one inbox whose sightings say the same about their write
+        are registered in one round. A database error puts a round's
+        sightings back for a retry; any other error is logged and left to
+        the next scan, like the scan does.
         """
-        inbox = sighting.inbox
-        if self.watches.get(inbox.folder, (None,))[0] != inbox:
-            return self._count("unwatched")
-        found = scanner.file_found(sighting.path)
-        if found is None:
-            return self._count("gone")  # A scan or another watcher took it.
+        outcomes = [""] * len(sightings)
+        rounds: dict[tuple, list[tuple[int, Sighting, scanner.FoundFile]]] = {}
+        for index, sighting in enumerate(sightings):
+            inbox = sighting.inbox
+            if self.watches.get(inbox.folder, (None,))[0] != inbox:
+                outcomes[index] = self._count("unwatched")
+                continue
+            found = scanner.file_found(sighting.path)
+            if found is None:
+                # A scan or another watcher took it.
+                outcomes[index] = self._count("gone")
+                continue
+            key = (inbox.folder, inbox.key, sighting.write_finished)
+            rounds.setdefault(key, []).append((index, sighting, found))
+        for batch in rounds.values():
+            for index, outcome in zip(
+                (index for index, _s, _f in batch), self._register(batch), strict=True
+            ):
+                outcomes[index] = outcome
+        return outcomes
+
+    def _register(
+        self, batch: list[tuple[int, Sighting, scanner.FoundFile]]
+    ) -> list[str]:
+        """Register one round: files of one inbox, sighted alike."""
+        first = batch[0][1]
+        inbox = first.inbox
         processing = storage.processing_dir(inbox.folder)
         if processing.is_symlink():
-            logger.error("%s is a symbolic link; not taking %s", processing, found.path)
-            return self._count("errors")
+            logger.error(
+                "%s is a symbolic link; not taking %d files", processing, len(batch)
+            )
+            return [self._count("errors") for _item in batch]
         try:
             processing.mkdir(exist_ok=True)
-            outcome = scan_services.found_register(
-                found=found,
+            outcomes = scan_services.found_register_many(
+                found=[found for _i, _s, found in batch],
                 inbox=inbox.inbox,
                 root=inbox.folder,
-                min_age=None if sighting.write_finished else self._min_age(inbox),
+                min_age=None if first.write_finished else self._min_age(inbox),
             )
         except TRANSIENT as exc:
             close_old_connections()  # Drop the broken one; the retry reconnects.
-            sighting.failures += 1
-            delay = min(RETRY_MAX, RETRY_FIRST * 2 ** (sighting.failures - 1))
-            logger.warning(
-                "Could not register %s (%s); retrying in %.1f s.",
-                found.path,
-                exc,
-                delay,
-            )
-            self._later_add(sighting, delay)
-            return self._count("retrying")
+            counted = []
+            for _index, sighting, found in batch:
+                sighting.failures += 1
+                delay = min(RETRY_MAX, RETRY_FIRST * 2 ** (sighting.failures - 1))
+                logger.warning(
+                    "Could not register %s (%s); retrying in %.1f s.",
+                    found.path,
+                    exc,
+                    delay,
+                )
+                self._later_add(sighting, delay)
+                counted.append(self._count("retrying"))
+            return counted
         except Exception:
-            logger.exception("Could not register %s; the next scan will.", found.path)
-            return self._count("errors")
-        if outcome in {"waiting", "changing"}:
-            # Only the polling observer's sightings wait: look again once the
-            # file may be old enough.
-            self._later_add(sighting, max(self._min_age(inbox), TICK))
-        logger.info("%s: %s", found.path, outcome)
-        return self._count(outcome)
+            logger.exception(
+                "Could not register %d files of %s; the next scan will.",
+                len(batch),
+                inbox.folder,
+            )
+            return [self._count("errors") for _item in batch]
+        for (_index, sighting, found), outcome in zip(batch, outcomes, strict=True):
+            if outcome in {"waiting", "changing"}:
+                # Only the polling observer's sightings wait: look again once
+                # the file may be old enough.
+                self._later_add(sighting, max(self._min_age(inbox), TICK))
+            logger.info("%s: %s", found.path, outcome)
+            self._count(outcome)
+        return outcomes
 
     @staticmethod
     def _min_age(inbox: selectors.WatchedInbox) -> float:

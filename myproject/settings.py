@@ -205,10 +205,24 @@ CELERY_TIMEZONE = TIME_ZONE
 CELERY_TASK_TRACK_STARTED = True
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
-CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# Messages a worker reserves per process. One on Redis and RabbitMQ, which
+# hand the next message over as soon as one is acknowledged, so a long
+# import holds back no file another worker could take. The filesystem
+# broker is only looked at every INGEST_BROKER_POLLING_INTERVAL: with one
+# message per process every small file would wait for the next look, so
+# there the worker keeps a few in hand (it is single-host anyway).
+CELERY_WORKER_PREFETCH_MULTIPLIER = env.int(
+    "CELERY_WORKER_PREFETCH_MULTIPLIER",
+    default=4 if CELERY_BROKER_URL.startswith("filesystem://") else 1,
+)
 CELERY_TASK_SOFT_TIME_LIMIT = env.int("CELERY_TASK_SOFT_TIME_LIMIT", default=3600)
 CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=3900)
 CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = False
+# A worker process keeps its database connections across this many tasks
+# (Celery's Django fixup otherwise opens new ones for every task); after a
+# task that failed or saw a database error they are closed at once
+# (ingest/worker.py). 0 = a fresh connection for every task.
+CELERY_DB_REUSE_MAX = env.int("CELERY_DB_REUSE_MAX", default=1000) or None
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 # How often beat re-reads the schedule from the database at the most.
 CELERY_BEAT_MAX_LOOP_INTERVAL = env.int("CELERY_BEAT_MAX_LOOP_INTERVAL", default=5)

@@ -177,6 +177,18 @@ def bench_small_files(
             "email": email,
             "watcher": watch,
             "emails_sent": rows.filter(notify_state=InboxFile.Notify.SENT).count(),
+            "emails_skipped": rows.filter(
+                notify_state=InboxFile.Notify.SKIPPED
+            ).count(),
+            # What shapes the figure besides the code: how often an idle
+            # worker looks at the filesystem broker (None: another broker),
+            # how many messages a worker process reserves, how many tasks a
+            # worker keeps its database connections for.
+            "broker_polling_interval_s": settings.CELERY_BROKER_TRANSPORT_OPTIONS.get(
+                "polling_interval"
+            ),
+            "prefetch_multiplier": settings.CELERY_WORKER_PREFETCH_MULTIPLIER,
+            "db_reuse_max": getattr(settings, "CELERY_DB_REUSE_MAX", None),
             "seconds": round(seconds, 2),
             "files_per_s": round(done / seconds, 1),
             "drop_seconds": round(dropped, 2),

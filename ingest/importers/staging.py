@@ -9,6 +9,7 @@ with SQL.
 """
 
 import contextlib
+import hashlib
 from collections.abc import Callable, Iterator
 from typing import Literal
 
@@ -26,6 +27,9 @@ COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r
 ANALYZE_MIN_ROWS = 10_000
 #: COPY text format's NULL.
 COPY_NULL = "\\N"
+#: A staging table that held more rows than this is dropped after its
+#: import (its space returned); a smaller one is kept for the next import.
+KEEP_MAX_ROWS = 10_000
 
 
 def copy_line(row: tuple) -> str:
@@ -68,26 +72,42 @@ def copy_text(rows: list[tuple], width: int) -> str:
 
 
 class Staging:
-    """A connection-local temporary table, created on enter, dropped on exit."""
+    """A connection-local temporary table, emptied on enter, kept if small.
+
+    A worker keeps its connection from one import to the next
+    (:mod:`ingest.worker`), and making a temporary table costs the
+    catalogue a table (rows in ``pg_class``, ``pg_attribute``, ``pg_type``,
+    each committed) every time: a small import empties the one it finds
+    instead, and only a large one drops it afterwards. The name carries a
+    digest of the columns, so files staged with other columns get a table
+    of their own.
+    """
 
     #: Writer used when :meth:`writer` is not told; None picks by database.
     method: Method | None = None
 
-    def __init__(self, importer: Importer, table: str = "ingest_stage") -> None:
+    def __init__(self, importer: Importer, table: str | None = None) -> None:
         self.importer = importer
-        self.table = table
         self.columns = ["line", *(name for name, _type in importer.staging_columns)]
+        self.definition = ", ".join(
+            ["line INTEGER", *(f"{n} {t}" for n, t in importer.staging_columns)]
+        )
+        digest = hashlib.sha1(self.definition.encode(), usedforsecurity=False)
+        self.table = table or f"ingest_stage_{digest.hexdigest()[:12]}"
+        self.staged = 0
 
     def __enter__(self) -> "Staging":
-        definition = ", ".join(
-            ["line INTEGER", *(f"{n} {t}" for n, t in self.importer.staging_columns)]
-        )
         with connection.cursor() as cursor:
-            cursor.execute(f"DROP TABLE IF EXISTS {self.table}")
-            cursor.execute(f"CREATE TEMP TABLE {self.table} ({definition})")
+            cursor.execute(
+                f"CREATE TEMP TABLE IF NOT EXISTS {self.table} ({self.definition})"
+            )
+            # Whatever an earlier import on this connection left behind.
+            cursor.execute(f"DELETE FROM {self.table}")
         return self
 
-    def __exit__(self, *exc_info) -> None:
+    def __exit__(self, exc_type, *exc_info) -> None:
+        if exc_type is None and self.staged < KEEP_MAX_ROWS:
+            return  # Emptied by the next import on this connection.
         with contextlib.suppress(Exception), connection.cursor() as cursor:
             cursor.execute(f"DROP TABLE IF EXISTS {self.table}")
 
@@ -115,6 +135,7 @@ class Staging:
         factory = self._copy_writer if method == "copy" else self._batch_writer
         with factory() as write:
             yield counting(write)
+        self.staged += staged
         if connection.vendor == "postgresql" and staged >= ANALYZE_MIN_ROWS:
             with connection.cursor() as cursor:
                 # Temporary tables are never auto-analysed; the planner needs

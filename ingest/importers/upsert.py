@@ -53,6 +53,8 @@ def latest_rows(
         f" SELECT *, ROW_NUMBER() OVER (PARTITION BY {', '.join(key)}"
         f" ORDER BY line DESC) AS rn FROM {staging}) AS s {join} WHERE s.rn = 1"
     )
+    if cursor.rowcount is not None and cursor.rowcount >= 0:
+        return cursor.rowcount  # PostgreSQL counts what CREATE … AS wrote.
     cursor.execute(f"SELECT COUNT(*) FROM {final}")
     return cursor.fetchone()[0]
 

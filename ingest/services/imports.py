@@ -3,9 +3,10 @@
 Runs under the file's liveness lock; the dataset's writes and the ledger's
 DONE commit together in one transaction. :func:`_file_run` reads top to
 bottom as its steps: :func:`_file_checked` (where the file is, its size),
-the content hash and :func:`_content_claim` (duplicate, or a twin
-importing now), :func:`_file_route` (which dataset, recorded at once),
-:func:`_file_stage` (validate and stream into staging),
+the content hash, :func:`_file_route` (which dataset) and
+:func:`_content_claim` (duplicate, or a twin importing now; hash and
+dataset recorded in one statement), :func:`_file_stage` (validate and
+stream into staging),
 :func:`_reject_policy` (too many bad rows refuse the file) and
 :func:`_file_apply` (upsert and DONE in one transaction), then the move to
 the archive and the email.
@@ -30,7 +31,7 @@ from django.db.models import F
 from django.utils import timezone, translation
 from django.utils.translation import gettext_noop
 
-from .. import conf, locks, storage
+from .. import conf, locks, notify, storage
 from ..importers import FileRejected, Importer, route_choose
 from ..importers.base import rejected_share_check
 from ..importers.pipeline import RejectedRow, StageResult, rows_stage
@@ -48,7 +49,7 @@ from ..reasons import (
     site_language,
 )
 from ..stores import StoreTransient
-from .dispatch import import_publish, notify_publish
+from .dispatch import import_publish, webhook_publish
 from .remote_files import remote_destination, remote_fetch, remote_settle, spool_clear
 
 logger = logging.getLogger(__name__)
@@ -196,22 +197,27 @@ def _file_run(row: InboxFile, progress_sink: ProgressSink | None) -> dict:
                 )
             )
         )
+    # Known from here on, also to a failure recorded before the claim below.
+    row.sha256, row.size = digest, size
+    importer = _file_route(row, path, record=False)
     ended = _content_claim(row, digest, size)
     if ended is not None:
         return ended
-    # Row errors of an earlier run of this file are stale whatever happens now.
-    RowRejection.objects.filter(file_id=row.pk).delete()
-    importer = _file_route(row, path)
+    if row.attempts > 1 or row.preview:
+        # Row errors of an earlier run are stale whatever happens now. Only
+        # an earlier attempt (one that died after recording them) or a
+        # preview can have left any: a re-import deletes its file's when it
+        # queues it, and a new file has none.
+        RowRejection.objects.filter(file_id=row.pk).delete()
     with Staging(importer) as staging:
         staged = _file_stage(row, importer, path, staging, progress_sink)
         _reject_policy(row, staged)
         imported, updated = _file_apply(row, importer, staging, staged)
-    row.refresh_from_db()
     file_settle(row)
-    notify_publish(row)
     summary = file_summary(row, seconds=time.monotonic() - started)
     summary["duplicates_in_file"] = staged.total - staged.rejected - imported - updated
     logger.info("Imported file #%s: %s", row.pk, summary)
+    outcome_tell(row)
     return summary
 
 
@@ -238,14 +244,19 @@ def _content_claim(row: InboxFile, digest: str, size: int) -> dict | None:
 
     The partial unique index on sha256 lets one row per content be
     importing or done: an imported twin makes this a duplicate, one that
-    is importing right now defers this row until its verdict.
+    is importing right now defers this row until its verdict. The same
+    statement records the dataset :func:`_file_route` chose.
     """
-    original = _content_done(digest, row.pk)
-    if original is not None:
-        return _file_duplicate(row, original, digest, size)
     try:
+        # Optimistic: new content passes in one statement; only a twin
+        # (imported, or importing now) costs the look for it.
         with transaction.atomic():
-            InboxFile.objects.filter(pk=row.pk).update(sha256=digest, size=size)
+            InboxFile.objects.filter(pk=row.pk).update(
+                sha256=digest,
+                size=size,
+                importer=row.importer,
+                importer_chosen_by=row.importer_chosen_by,
+            )
     except IntegrityError:
         original = _content_done(digest, row.pk)
         if original is not None:
@@ -254,11 +265,13 @@ def _content_claim(row: InboxFile, digest: str, size: int) -> dict | None:
     return None
 
 
-def _file_route(row: InboxFile, path: Path) -> Importer:
+def _file_route(row: InboxFile, path: Path, *, record: bool = True) -> Importer:
     """Choose the file's dataset from its header (see :mod:`..importers.routing`).
 
-    Records the choice and how it was made on the ledger at once, so a
-    file refused later still shows which dataset it was read as.
+    Records the choice and how it was made on the ledger at once (or, with
+    *record* False, on *row* only, for the caller's next statement to
+    write), so a file refused later still shows which dataset it was read
+    as.
     """
     inbox = row.inbox
     encoding = (inbox.encoding if inbox else "") or None
@@ -283,10 +296,11 @@ def _file_route(row: InboxFile, path: Path) -> Importer:
     importer = route.importer
     # An inbox's declared encoding beats the importer's (e.g. a 1C drop folder).
     importer.encoding = encoding or importer.encoding
-    InboxFile.objects.filter(pk=row.pk).update(
-        importer=importer.name, importer_chosen_by=route.chosen_by
-    )
-    row.importer, row.importer_chosen_by = importer.name, route.chosen_by
+    row.importer, row.importer_chosen_by = importer.name, str(route.chosen_by)
+    if record:
+        InboxFile.objects.filter(pk=row.pk).update(
+            importer=row.importer, importer_chosen_by=row.importer_chosen_by
+        )
     return importer
 
 
@@ -347,23 +361,28 @@ def _file_apply(
     with transaction.atomic():
         with connection.cursor() as cursor:
             imported, updated = importer.apply(cursor, staging.table)
-        _rejections_record(row.pk, staged)
+        # The run's first step deleted an earlier run's; the lock kept others off.
+        _rejections_insert(row.pk, staged)
         finished = timezone.now()
         destination = _destination(row, when=finished)
+        done = {
+            "state": State.DONE.value,
+            **_staged_facts(staged),
+            "rows_imported": imported,
+            "rows_updated": updated,
+            "finished_at": finished,
+            "stored_path": str(destination),
+            "error": "",
+        }
         if not InboxFile.objects.filter(pk=row.pk, state=State.IMPORTING).update(
-            state=State.DONE,
-            rows_total=staged.total,
-            rows_imported=imported,
-            rows_updated=updated,
-            rows_rejected=staged.rejected,
-            finished_at=finished,
-            stored_path=str(destination),
-            error="",
-            ignored_columns=staged.extra_columns,
+            **done
         ):
             raise RuntimeError(
                 f"File #{row.pk} left IMPORTING while its lock was held."
             )
+    # The row as just written, without reading it back.
+    for field, value in done.items():
+        setattr(row, field, value)
     return imported, updated
 
 
@@ -374,6 +393,14 @@ def _rejections_record(file_id: int, staged: StageResult) -> None:
     id and values, for each reader's language (:mod:`ingest.reasons`).
     """
     RowRejection.objects.filter(file_id=file_id).delete()
+    _rejections_insert(file_id, staged)
+    InboxFile.objects.filter(pk=file_id).update(**_staged_facts(staged))
+
+
+def _rejections_insert(file_id: int, staged: StageResult) -> None:
+    """Record *staged*'s row errors (none: no statement)."""
+    if not staged.errors:
+        return
     with site_language():
         RowRejection.objects.bulk_create(
             (
@@ -390,14 +417,18 @@ def _rejections_record(file_id: int, staged: StageResult) -> None:
             ),
             batch_size=1000,
         )
-    InboxFile.objects.filter(pk=file_id).update(
-        rows_total=staged.total,
-        rows_rejected=staged.rejected,
-        encoding=staged.encoding,
-        delimiter=staged.delimiter,
-        dialect=staged.dialect,
-        ignored_columns=staged.extra_columns,
-    )
+
+
+def _staged_facts(staged: StageResult) -> dict:
+    """Return the ledger fields that reading the file established."""
+    return {
+        "rows_total": staged.total,
+        "rows_rejected": staged.rejected,
+        "encoding": staged.encoding,
+        "delimiter": staged.delimiter,
+        "dialect": staged.dialect,
+        "ignored_columns": staged.extra_columns,
+    }
 
 
 def _error_text(error: RejectedRow) -> Reason:
@@ -446,9 +477,9 @@ def _file_duplicate(
             )
         ),
     )
-    row.refresh_from_db()
+    row.refresh_from_db(from_queryset=InboxFile.objects.select_related("inbox"))
     file_settle(row)
-    notify_publish(row)
+    outcome_tell(row)
     return file_summary(row)
 
 
@@ -479,12 +510,15 @@ def _file_fail(row: InboxFile, reason: "Reason | str") -> dict:
         state=State.FAILED,
         finished_at=timezone.now(),
         stored_path=str(destination),
+        # The content seen, also when the file failed before its claim.
+        sha256=row.sha256,
+        size=row.size,
         **fields,
     )
-    row.refresh_from_db()
+    row.refresh_from_db(from_queryset=InboxFile.objects.select_related("inbox"))
     logger.warning("File #%s (%s) failed: %s", row.pk, row.name, fields["error"])
     file_settle(row)
-    notify_publish(row)
+    outcome_tell(row)
     return file_summary(row)
 
 
@@ -498,6 +532,34 @@ def _destination(
     if failed:
         return storage.failed_path(file_id=row.pk, name=row.name)
     return storage.archive_path(file_id=row.pk, name=row.name, when=when)
+
+
+def outcome_tell(row: InboxFile) -> None:
+    """Tell people about finished *row* once its outcome has committed.
+
+    The email is sent from here, by the task that finished the file, not
+    by a task of its own: a message, a result row and a worker's turn fewer
+    per file. The ledger row is its outbox: ``notify_state`` stays PENDING
+    until the send is claimed, so a worker that dies in between leaves the
+    email to the scan's repair past ``INGEST_NOTIFY_GRACE`` (a
+    ``notify_file`` message), and only the claim sends, so never twice. A
+    failure here is logged and never undoes the import. The webhook, which
+    retries for minutes, keeps its own task.
+    """
+    webhook_publish(row)
+
+    def send() -> None:
+        try:
+            notify.file_notify(file_id=row.pk, row=row)
+        except Exception:
+            logger.warning(
+                "Could not email the outcome of file #%s; the scan retries "
+                "it if it is still pending.",
+                row.pk,
+                exc_info=True,
+            )
+
+    transaction.on_commit(send)
 
 
 def file_settle(row: InboxFile) -> None:

@@ -10,10 +10,10 @@ import logging
 import os
 import time
 from collections import Counter
+from collections.abc import Sequence
 from pathlib import Path
 
 from django.core.exceptions import ImproperlyConfigured
-from django.db import IntegrityError
 from django.db.models import Q
 from django.utils import timezone, translation
 from django.utils.translation import gettext_noop
@@ -26,6 +26,7 @@ from ..reasons import Reason, reason_stored
 from ..stores import is_remote
 from .dispatch import (
     file_queue,
+    files_queue,
     import_publish,
     notify_publish,
     preview_queue,
@@ -41,6 +42,10 @@ logger = logging.getLogger(__name__)
 State = InboxFile.State
 ChosenBy = InboxFile.ChosenBy
 FINAL = InboxFile.FINAL_STATES
+#: Files registered per round of statements: a larger burst makes several
+#: rounds. The queueing UPDATE takes three parameters a file, and SQLite
+#: before 3.32 allows 999 a statement.
+REGISTER_BATCH = 300
 
 
 def inbox_scan(*, inbox: Inbox | None = None, importer: str = "") -> dict:
@@ -76,22 +81,25 @@ def inbox_scan(*, inbox: Inbox | None = None, importer: str = "") -> dict:
     processing.mkdir(parents=True, exist_ok=True)
     summary: Counter[str] = Counter()
     seen: set[str] = set()
-    for found in scanner.inbox_list(root):
-        seen.add(str(found.path))
+    listed = list(scanner.inbox_list(root))
+    for start in range(0, len(listed), REGISTER_BATCH):
+        batch = listed[start : start + REGISTER_BATCH]
+        seen.update(str(found.path) for found in batch)
         try:
-            summary[
-                found_register(
-                    found=found,
+            summary.update(
+                found_register_many(
+                    found=batch,
                     inbox=inbox,
                     root=root,
                     importer=importer,
                     min_age=min_age,
                 )
-            ] += 1
+            )
         except Exception:
-            # One odd file must not stop the scan of the others.
-            logger.exception("Could not register %s", found.path)
-            summary["errors"] += 1
+            # The database refused the round: its files wait for the next
+            # scan, the repair below still runs.
+            logger.exception("Could not register %d files of %s", len(batch), root)
+            summary["errors"] += len(batch)
     summary.update(
         _inbox_repair(inbox=root, seen=seen, preview_first=inbox.preview_first)
     )
@@ -110,34 +118,126 @@ def found_register(
     """Register one file found in *inbox* and queue it once it is stable.
 
     Returns what happened (``queued``, ``waiting``, ``changing``, ``raced``,
-    ``refused``, ``conflicts``). *min_age* None skips the stability checks
-    (the age, and a size or mtime changed since an earlier sighting), for a
-    caller that knows the writer has finished (the watcher: a close after
-    writing, a rename into the inbox). Safe to call concurrently for the
-    same file: one row, one queueing.
+    ``refused``, ``conflicts``, ``previewed``); see :func:`found_register_many`.
     """
-    if found.refused:
-        return _found_refuse(found=found, inbox=inbox, root=root)
-    try:
-        row, created = InboxFile.objects.get_or_create(
-            inbox_path=str(found.path),
-            state=State.DISCOVERED,
-            defaults={
-                "name": found.name,
-                "inbox": inbox if inbox.pk else None,
-                "folder": str(root),
-                "size": found.size,
-                "mtime": found.mtime,
-                **_routing_defaults(inbox, importer),
-            },
+    (outcome,) = found_register_many(
+        found=[found], inbox=inbox, root=root, importer=importer, min_age=min_age
+    )
+    return outcome
+
+
+def found_register_many(
+    *,
+    found: Sequence[scanner.FoundFile],
+    inbox: Inbox,
+    root: Path,
+    importer: str = "",
+    min_age: float | None = None,
+) -> list[str]:
+    """Register files found in *inbox* and queue those that are stable.
+
+    Returns what happened to each, in order: ``queued``, ``waiting``,
+    ``changing``, ``raced``, ``refused``, ``conflicts`` or ``previewed``.
+    *min_age* None skips the stability checks (the age, and a size or
+    mtime changed since an earlier sighting), for a caller that knows the
+    writers have finished (the watcher: a close after writing, a rename
+    into the inbox).
+
+    However many files (up to :data:`REGISTER_BATCH` a round), the ledger
+    hears four statements: one INSERT of every file (``ON CONFLICT DO
+    NOTHING``), one SELECT of their DISCOVERED rows, one UPDATE queueing
+    the ones moved into processing and, after commit, one UPDATE of their
+    ``dispatched_at``, with the import messages published in one broker
+    round trip between the two.
+    Safe to call concurrently for the same files: the partial unique index
+    keeps one DISCOVERED row per path whoever inserts it (the SELECT finds
+    the winner's), the exclusive move lets one caller take each file, and
+    the conditional UPDATE lets one queue it.
+    """
+    if len(found) > REGISTER_BATCH:
+        return [
+            outcome
+            for start in range(0, len(found), REGISTER_BATCH)
+            for outcome in found_register_many(
+                found=found[start : start + REGISTER_BATCH],
+                inbox=inbox,
+                root=root,
+                importer=importer,
+                min_age=min_age,
+            )
+        ]
+    outcomes = [""] * len(found)
+    wanted: dict[str, int] = {}
+    for index, item in enumerate(found):
+        if item.refused:
+            outcomes[index] = _found_refuse(found=item, inbox=inbox, root=root)
+        elif str(item.path) in wanted:
+            outcomes[index] = "raced"  # Named twice in one batch: once is enough.
+        else:
+            wanted[str(item.path)] = index
+    if not wanted:
+        return outcomes
+    routing = _routing_defaults(inbox, importer)
+    InboxFile.objects.bulk_create(
+        [
+            InboxFile(
+                name=found[index].name,
+                inbox=inbox if inbox.pk else None,
+                folder=str(root),
+                inbox_path=path,
+                size=found[index].size,
+                mtime=found[index].mtime,
+                state=State.DISCOVERED,
+                **routing,
+            )
+            # Sorted, so concurrent batches take the paths' index entries in
+            # the same order and cannot deadlock each other.
+            for path, index in sorted(wanted.items())
+        ],
+        ignore_conflicts=True,
+    )
+    rows = {
+        row.inbox_path: row
+        for row in InboxFile.objects.filter(
+            state=State.DISCOVERED, inbox_path__in=list(wanted)
         )
-    except IntegrityError:
-        # A concurrent scan registered it and queued it before our get.
-        return "raced"
-    if not created and (row.size, row.mtime) != (found.size, found.mtime):
+    }
+    taken: dict[int, int] = {}  # Ledger id -> index in *found*.
+    for path, index in wanted.items():
+        row = rows.get(path)
+        if row is None:
+            # Another caller's row left DISCOVERED between our two statements.
+            outcomes[index] = "raced"
+            continue
+        outcome = _found_take(row=row, found=found[index], min_age=min_age)
+        if outcome:
+            outcomes[index] = outcome
+        elif inbox.preview_first:
+            # A person confirms each file of this inbox from its preview first.
+            held = preview_queue(row.pk, from_states=[State.DISCOVERED])
+            outcomes[index] = "previewed" if held else "raced"
+        else:
+            taken[row.pk] = index
+    queued = files_queue(list(taken), from_states=[State.DISCOVERED])
+    for file_id, index in taken.items():
+        outcomes[index] = "queued" if file_id in queued else "raced"
+    return outcomes
+
+
+def _found_take(
+    *, row: InboxFile, found: scanner.FoundFile, min_age: float | None
+) -> str:
+    """Move a registered file into processing if it is stable; "" once moved.
+
+    Otherwise returns why not: ``changing``, ``waiting``, ``raced`` (a
+    concurrent caller moved it) or ``conflicts``.
+    """
+    if (row.size, row.mtime) != (found.size, found.mtime):
+        # Seen before with another size or mtime: still being written.
         InboxFile.objects.filter(pk=row.pk, state=State.DISCOVERED).update(
             size=found.size, mtime=found.mtime
         )
+        row.size, row.mtime = found.size, found.mtime
         if min_age is not None:
             return "changing"
     if min_age is not None and time.time() - found.mtime < min_age:
@@ -154,11 +254,7 @@ def found_register(
             "%s is taken; leaving %s in the inbox", row.processing_path, found.path
         )
         return "conflicts"
-    if inbox.preview_first:
-        # A person confirms each file of this inbox from its preview first.
-        held = preview_queue(row.pk, from_states=[State.DISCOVERED])
-        return "previewed" if held else "raced"
-    return "queued" if file_queue(row.pk, from_states=[State.DISCOVERED]) else "raced"
+    return ""
 
 
 def _routing_defaults(inbox: Inbox, importer: str) -> dict:

@@ -160,11 +160,32 @@ def test_small_files_mode_runs_a_real_worker_and_beat_and_reports_files_per_seco
     assert report["all_notified_s"] is not None
     assert report["done"] == 5 and report["states"] == {"done": 5}
     assert report["files_per_s"] > 0 and report["worker_concurrency"] == 2
+    if connection.vendor == "postgresql":
+        assert report["prefetch_multiplier"] == 1
+        assert report["broker_polling_interval_s"] is None
+    else:
+        assert report["prefetch_multiplier"] == 4
+        assert report["broker_polling_interval_s"] == 0.1
+    assert report["db_reuse_max"] == 1000
     assert datasets(bench_env) == (0, 0, 0)
     if connection.vendor == "postgresql":
         from django_celery_beat.models import PeriodicTask
 
         assert not PeriodicTask.objects.filter(name__startswith="ingest_bench").exists()
+
+
+@pytest.mark.e2e
+def test_small_files_mode_without_recipients_or_watcher_reports_that(bench_env):
+    """--no-email: nobody to tell, each skip recorded; --no-watch: scans alone."""
+    result = run(
+        bench_env, "ingest_bench", "--small-files", "3", "--no-email", "--no-watch"
+    )
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert (report["email"], report["watcher"]) == (False, False)
+    assert (report["emails_sent"], report["emails_skipped"]) == (0, 3)
+    assert report["states"] == {"done": 3}
+    assert datasets(bench_env) == (0, 0, 0)
 
 
 @pytest.mark.e2e

@@ -132,6 +132,39 @@ def test_a_dead_mail_server_fails_the_email_not_the_import_and_is_not_retried(
     assert InboxFile.objects.get(pk=row.pk).notify_state == Notify.FAILED
 
 
+def test_the_import_sends_its_email_itself_without_a_notify_task(published):
+    """The task that finished the file emails it: no message, no second task."""
+    drop("journals.csv", journals_csv(("0001-0001", "A", 2000)))
+    services.inbox_scan()
+    row = InboxFile.objects.get()
+    services.file_import(file_id=row.pk, task_id=row.task_id)
+    row.refresh_from_db()
+    assert (row.state, row.notify_state) == (State.DONE, Notify.SENT)
+    (message,) = mail.outbox
+    assert message.subject.startswith("Import finished: journals.csv — 1 imported")
+    assert f"Ledger:    #{row.pk} (Done)" in message.body
+    assert f"Task id:   {row.task_id}" in message.body
+    assert [call["task"] for call in published] == ["ingest.tasks.import_file"]
+
+
+def test_a_mail_error_while_building_the_email_does_not_undo_the_import(
+    published, monkeypatch
+):
+    """The import's outcome stands; the email stays where it got to."""
+
+    def broken(row, subject):
+        raise RuntimeError("template missing")
+
+    monkeypatch.setattr(notify, "file_message_html", broken)
+    drop("journals.csv", journals_csv(("0001-0001", "A", 2000)))
+    services.inbox_scan()
+    row = InboxFile.objects.get()
+    summary = services.file_import(file_id=row.pk, task_id=row.task_id)
+    assert summary["status"] == State.DONE and summary["imported"] == 1
+    assert InboxFile.objects.get(pk=row.pk).state == State.DONE
+    assert mail.outbox == []
+
+
 def test_within_the_grace_a_pending_email_is_left_to_its_worker(published, settings):
     """A scan does not republish an email whose file has only just finished."""
     settings.INGEST_NOTIFY_GRACE = 3600
@@ -139,7 +172,8 @@ def test_within_the_grace_a_pending_email_is_left_to_its_worker(published, setti
     services.inbox_scan()
     row = InboxFile.objects.get()
     services.file_import(file_id=row.pk, task_id=row.task_id)
-    assert InboxFile.objects.get(pk=row.pk).notify_state == Notify.PENDING
+    # As if the worker had died between the import's commit and its email.
+    InboxFile.objects.filter(pk=row.pk).update(notify_state=Notify.PENDING)
     published.clear()
     assert "renotified" not in services.inbox_scan()
     assert [c for c in published if c["task"].endswith("notify_file")] == []

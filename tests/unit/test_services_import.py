@@ -101,6 +101,44 @@ def test_bad_rows_are_skipped_counted_and_recorded(eager, settings):
     ]
 
 
+def test_a_reimport_shows_only_its_own_rejected_rows(eager, settings):
+    """The last run's rejected rows go when the file is queued again."""
+    settings.INGEST_MAX_REJECT_RATE = 1.0
+    drop(
+        "journals.csv",
+        journals_csv(("0001-0001", "Good", 2000), ("0001-0002", "", 2000)),
+    )
+    services.inbox_scan()
+    row = InboxFile.objects.get()
+    assert RowRejection.objects.filter(file=row).count() == 1
+    # Fixed in place, then re-imported: now nothing is rejected.
+    Path(row.stored_path).write_text(journals_csv(("0001-0001", "Good", 2000)))
+    assert services.files_requeue(files=[row]) == 1
+    row.refresh_from_db()
+    assert (row.state, row.rows_rejected) == (State.DONE, 0)
+    assert not RowRejection.objects.filter(file=row).exists()
+    # Broken in place: a failure before any row is read shows none either.
+    InboxFile.objects.filter(pk=row.pk).update(rows_rejected=1)
+    RowRejection.objects.create(file=row, line=2, message="old", raw=[])
+    Path(row.stored_path).write_text("isbn,when\nA,2000\n")
+    assert services.files_requeue(files=[row]) == 1
+    row.refresh_from_db()
+    assert row.state == State.FAILED
+    assert not RowRejection.objects.filter(file=row).exists()
+
+
+def test_rejected_rows_an_attempt_that_died_recorded_are_replaced(published):
+    drop("journals.csv", journals_csv(("0001-0001", "Good", 2000)))
+    services.inbox_scan()
+    row = InboxFile.objects.get()
+    # A worker died after recording rejections; the scan requeued the file.
+    InboxFile.objects.filter(pk=row.pk).update(attempts=1)
+    RowRejection.objects.create(file=row, line=9, message="stale", raw=[])
+    summary = services.file_import(file_id=row.pk, task_id=row.task_id)
+    assert summary["status"] == State.DONE and summary["rejected"] == 0
+    assert not RowRejection.objects.filter(file=row).exists()
+
+
 def test_a_file_whose_header_matches_no_dataset_fails_with_a_reason_file(eager):
     drop("journals.csv", "isbn,when\nA,2000\n")
     services.inbox_scan()

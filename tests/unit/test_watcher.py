@@ -160,16 +160,16 @@ def test_a_database_outage_delays_a_sighting_and_loses_none(
 ):
     settings.INGEST_MIN_FILE_AGE = 3600
     monkeypatch.setattr(watcher, "RETRY_FIRST", 0.05)
-    real = scan.found_register
+    real = scan.found_register_many
     failures = []
 
     def flaky(**kwargs):
         if len(failures) < 3:
-            failures.append(kwargs["found"].name)
+            failures.extend(found.name for found in kwargs["found"])
             raise OperationalError("the database is restarting")
         return real(**kwargs)
 
-    monkeypatch.setattr(scan, "found_register", flaky)
+    monkeypatch.setattr(scan, "found_register_many", flaky)
     made = watching(polling=False)
     (inbox / "journals.csv").write_text(JOURNALS)
     pump_until(made, lambda: InboxFile.objects.filter(state=State.QUEUED).exists())
