@@ -58,7 +58,29 @@ class InboxAdmin(admin.ModelAdmin):
             _("Telling people"),
             {"fields": ["notify_emails", "language", "webhook_url", "webhook_secret"]},
         ),
+        (
+            _("Remote folder (s3://, sftp://)"),
+            {
+                "description": _(
+                    "Blank fields use boto3's standard settings (AWS_* variables, "
+                    "~/.aws/) or the host's known_hosts. Secrets are never shown "
+                    "back; leave them blank to keep them."
+                ),
+                "fields": [
+                    "endpoint_url",
+                    "region",
+                    "access_key",
+                    "secret",
+                    "ssh_key",
+                    "known_hosts",
+                    "archive_folder",
+                    "failed_folder",
+                    "last_scan_error",
+                ],
+            },
+        ),
     ]
+    readonly_fields = ["last_scan_error"]
 
     def get_queryset(self, request):
         return (
@@ -69,6 +91,8 @@ class InboxAdmin(admin.ModelAdmin):
 
     @admin.display(description=_("Folder"))
     def folder_display(self, obj: Inbox) -> str:
+        if obj.is_remote:
+            return obj.folder
         if obj.is_default:
             return gettext("%(folder)s (default)") % {"folder": obj.path}
         return str(obj.path)

@@ -6,6 +6,7 @@ reads has its default here. Read at call time, never at import, so tests
 """
 
 import codecs
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -59,6 +60,12 @@ DEFAULTS: dict[str, Any] = {
     "INGEST_WATCH_POLLING": False,
     "INGEST_WATCH_REFRESH": 5.0,
     "INGEST_PREVIEW_KEEP": 24 * 3600.0,
+    # Remote inboxes (s3://, sftp://): the worker's local copy of the file
+    # being imported, the network's patience, the SFTP servers trusted.
+    "INGEST_SPOOL_DIR": lambda: Path(tempfile.gettempdir()) / "inbox-ingest-spool",
+    "INGEST_REMOTE_TIMEOUT": 30.0,
+    "INGEST_REMOTE_RETRIES": 5,
+    "INGEST_SFTP_KNOWN_HOSTS": "~/.ssh/known_hosts",
 }
 
 
@@ -234,3 +241,23 @@ def webhook_max_retries() -> int:
 def webhook_retry_delay() -> float:
     """Return the seconds before a webhook's first retry (doubling after)."""
     return float(setting("INGEST_WEBHOOK_RETRY_DELAY"))
+
+
+def spool_dir() -> Path:
+    """Return the local folder a worker streams a remote file into to read it."""
+    return Path(setting("INGEST_SPOOL_DIR")).resolve()
+
+
+def remote_timeout() -> float:
+    """Return the seconds a remote store may take to connect or answer."""
+    return float(setting("INGEST_REMOTE_TIMEOUT"))
+
+
+def remote_retries() -> int:
+    """Return how many times one S3 request is tried (with backoff) in all."""
+    return int(setting("INGEST_REMOTE_RETRIES"))
+
+
+def sftp_known_hosts() -> str:
+    """Return the known-hosts file of SFTP inboxes that give no lines of their own."""
+    return str(setting("INGEST_SFTP_KNOWN_HOSTS"))

@@ -175,8 +175,22 @@ class PreviewChangeForm(forms.Form):
     )
 
 
+class SecretTextarea(forms.Textarea):
+    """A textarea that never shows its value back (an SSH private key)."""
+
+    def format_value(self, value):
+        return None
+
+
 class InboxForm(forms.ModelForm):
-    """An inbox and its schedule: every N seconds, or a crontab line."""
+    """An inbox and its schedule: every N seconds, or a crontab line.
+
+    The remote store's secrets are never rendered back into the page;
+    left blank on an edit, the stored one is kept.
+    """
+
+    #: Fields never shown back; blank on an edit keeps the stored value.
+    SECRET_FIELDS = ("secret", "ssh_key")
 
     importer = forms.ChoiceField(
         label=_("Dataset"), required=False, choices=importer_choices
@@ -227,7 +241,19 @@ class InboxForm(forms.ModelForm):
             "language",
             "webhook_url",
             "webhook_secret",
+            "endpoint_url",
+            "region",
+            "access_key",
+            "secret",
+            "ssh_key",
+            "known_hosts",
+            "archive_folder",
+            "failed_folder",
         ]
+        widgets = {
+            "secret": forms.PasswordInput(render_value=False),
+            "ssh_key": SecretTextarea(attrs={"rows": 4}),
+        }
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
@@ -237,6 +263,25 @@ class InboxForm(forms.ModelForm):
             self.fields["scan_crontab"].initial = current.crontab
         else:
             self.fields["scan_every"].initial = conf.scan_interval()
+        # A key file ends with a newline; keep the text exactly as pasted.
+        self.fields["ssh_key"].strip = False
+        for name in self.SECRET_FIELDS:
+            if self.instance.pk and getattr(self.instance, name):
+                self.fields[name].widget.attrs["placeholder"] = _(
+                    "(set; leave blank to keep it)"
+                )
+
+    def _secret_clean(self, name: str) -> str:
+        value = self.cleaned_data.get(name) or ""
+        if not value.strip() and self.instance.pk:
+            return getattr(self.instance, name)
+        return value
+
+    def clean_secret(self) -> str:
+        return self._secret_clean("secret")
+
+    def clean_ssh_key(self) -> str:
+        return self._secret_clean("ssh_key")
 
     def clean_folder(self) -> str:
         return services.inbox_folder_clean(self.cleaned_data.get("folder") or "")
@@ -295,12 +340,47 @@ class InboxForm(forms.ModelForm):
         )
         if every and crontab:
             raise ValidationError(_("Give an interval or a crontab line, not both."))
+        self._destinations_clean(data)
+        if data.get("preview_first") and "://" in (data.get("folder") or ""):
+            self.add_error(
+                "preview_first",
+                _(
+                    "Preview first is for local folders only, not yet for s3:// or sftp://."
+                ),
+            )
         if crontab:
             try:
                 services.crontab_parse(crontab)
             except ValidationError as exc:
                 self.add_error("scan_crontab", exc)
         return data
+
+    def _destinations_clean(self, data: dict) -> None:
+        """Refuse archive/failed folders that are not on the inbox's own store."""
+        from .stores import is_remote, location_parse
+
+        folder = data.get("folder") or ""
+        for name in ("archive_folder", "failed_folder"):
+            value = (data.get(name) or "").strip()
+            if not value:
+                data[name] = ""
+                continue
+            if not is_remote(folder):
+                self.add_error(name, _("Only for s3:// and sftp:// folders."))
+                continue
+            try:
+                destination, inbox = location_parse(value), location_parse(folder)
+            except ValueError as exc:
+                self.add_error(name, str(exc))
+                continue
+            if not destination.same_store(inbox):
+                self.add_error(
+                    name, _("Give a folder on the inbox's own bucket or server.")
+                )
+            elif destination.root == inbox.root:
+                self.add_error(name, _("Give another folder than the inbox itself."))
+            else:
+                data[name] = destination.url
 
     def schedule(self) -> "services.Schedule":
         """Return the schedule the form asks for."""

@@ -67,7 +67,7 @@ def inbox_scans() -> list[InboxScan]:
         found.append(
             InboxScan(
                 name=inbox.name,
-                folder=str(inbox.path),
+                folder=inbox.folder if inbox.is_remote else str(inbox.path),
                 last_scanned_at=inbox.last_scanned_at,
                 interval=interval,
             )

@@ -29,8 +29,9 @@ class Inbox(models.Model):
         unique=True,
         blank=True,
         help_text=_(
-            "Absolute path under INGEST_ALLOWED_ROOTS; blank = the default "
-            "inbox (INGEST_INBOX_DIR)."
+            "Absolute path under INGEST_ALLOWED_ROOTS, s3://bucket/prefix/ or "
+            "sftp://user@host:port/path/; blank = the default inbox "
+            "(INGEST_INBOX_DIR)."
         ),
     )
     importer = models.CharField(
@@ -129,6 +130,71 @@ class Inbox(models.Model):
         blank=True,
         help_text=_("Key of the HMAC-SHA256 signature of each webhook body."),
     )
+    # How to reach a remote folder; blank = the library's defaults (boto3:
+    # AWS_* variables and ~/.aws/; SFTP: the host's known_hosts).
+    endpoint_url = models.CharField(
+        _("S3 endpoint URL"),
+        max_length=300,
+        blank=True,
+        help_text=_("e.g. http://minio:9000; blank = AWS or AWS_ENDPOINT_URL."),
+    )
+    region = models.CharField(
+        _("S3 region"),
+        max_length=64,
+        blank=True,
+        help_text=_("Blank = AWS_DEFAULT_REGION or ~/.aws/config."),
+    )
+    access_key = models.CharField(
+        _("S3 access key ID"),
+        max_length=200,
+        blank=True,
+        help_text=_("Blank = AWS_ACCESS_KEY_ID or ~/.aws/credentials."),
+    )
+    secret = models.CharField(
+        _("secret"),
+        max_length=500,
+        blank=True,
+        help_text=_(
+            "S3 secret access key, or SFTP password (or the private key's "
+            "passphrase). Never shown back; leave blank to keep it."
+        ),
+    )
+    ssh_key = models.TextField(
+        _("SSH private key"),
+        blank=True,
+        help_text=_(
+            "For sftp:// folders: the private key (OpenSSH or PEM). Never "
+            "shown back; leave blank to keep it."
+        ),
+    )
+    known_hosts = models.TextField(
+        _("SSH known hosts"),
+        blank=True,
+        help_text=_(
+            "known_hosts lines of the SFTP server (ssh-keyscan host); blank = "
+            "INGEST_SFTP_KNOWN_HOSTS. An unknown host key is refused."
+        ),
+    )
+    archive_folder = models.CharField(
+        _("archive folder"),
+        max_length=1024,
+        blank=True,
+        help_text=_(
+            "For s3:// and sftp:// folders: where imported files go, on the same "
+            "bucket or server; blank = archive/ inside the folder."
+        ),
+    )
+    failed_folder = models.CharField(
+        _("failed folder"),
+        max_length=1024,
+        blank=True,
+        help_text=_(
+            "For s3:// and sftp:// folders: where files that could not be "
+            "imported go; blank = failed/ inside the folder."
+        ),
+    )
+    #: Why the last scan could not list the folder; "" once one could.
+    last_scan_error = models.TextField(_("last scan error"), blank=True)
     language = models.CharField(
         _("language"),
         max_length=16,
@@ -155,8 +221,18 @@ class Inbox(models.Model):
         return not self.folder
 
     @property
+    def is_remote(self) -> bool:
+        """Return True for an s3:// or sftp:// folder (see :mod:`ingest.stores`)."""
+        from .stores import is_remote
+
+        return is_remote(self.folder)
+
+    @property
     def path(self) -> Path:
-        """Return the folder scanned: the configured one or the default."""
+        """Return the folder scanned: the configured one or the default.
+
+        Local inboxes only; a remote one's folder is its URL.
+        """
         from . import conf
 
         return Path(self.folder).resolve() if self.folder else conf.inbox_dir()
@@ -260,6 +336,9 @@ class InboxFile(models.Model):
     size = models.BigIntegerField(_("size"), default=0)
     mtime = models.FloatField(_("modification time"), default=0)
     sha256 = models.CharField(_("SHA-256"), max_length=64, blank=True, db_index=True)
+    #: A remote file's version as listed (S3: ETag and upload second; SFTP:
+    #: size and mtime); blank for local files. A new version is a new file.
+    version = models.CharField(_("version"), max_length=200, blank=True)
     state = models.CharField(
         _("state"),
         max_length=16,
@@ -356,6 +435,14 @@ class InboxFile(models.Model):
                 condition=Q(state__in=["importing", "done"]) & ~Q(sha256=""),
                 name="inboxfile_one_import_per_content",
             ),
+            # A remote object is registered once per version, whatever state
+            # its row is in: the scan that lists it after the import (before
+            # the archive's delete) finds its row instead of a new file.
+            models.UniqueConstraint(
+                fields=["inbox_path", "version"],
+                condition=~Q(version=""),
+                name="inboxfile_one_row_per_remote_version",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -365,6 +452,13 @@ class InboxFile(models.Model):
     def processing_path(self) -> Path:
         """Return where the file waits between the inbox and its final folder."""
         return Path(self.folder) / ".processing" / f"{self.pk}-{self.name}"
+
+    @property
+    def is_remote(self) -> bool:
+        """Return True for a file of an s3:// or sftp:// inbox."""
+        from .stores import is_remote
+
+        return is_remote(self.folder)
 
     @property
     def is_final(self) -> bool:

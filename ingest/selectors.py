@@ -220,6 +220,9 @@ def inboxes_watched() -> list[WatchedInbox]:
     """
     watched: dict[Path, WatchedInbox] = {}
     for inbox in Inbox.objects.filter(enabled=True).order_by("pk"):
+        if inbox.is_remote:
+            # Nothing to watch on a bucket or a server: beat scans them.
+            continue
         try:
             folder = conf.resolve_inbox(str(inbox.path))
         except ImproperlyConfigured as exc:

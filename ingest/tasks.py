@@ -6,11 +6,13 @@ from celery import shared_task
 from django.db import InterfaceError, OperationalError
 
 from . import notify, services, webhooks
+from .stores import StoreTransient
 
 logger = logging.getLogger(__name__)
 
-#: Errors worth retrying: the database went away for a moment.
-TRANSIENT = (OperationalError, InterfaceError)
+#: Errors worth retrying: the database or a remote inbox's store went away
+#: for a moment (a remote store refusing for good is not retried).
+TRANSIENT = (OperationalError, InterfaceError, StoreTransient)
 #: Seconds before reading a preview again whose older version is being read.
 PREVIEW_BUSY_RETRY = 2
 #: Tasks that read a whole file (import, preview): acknowledged after they

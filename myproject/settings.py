@@ -291,6 +291,16 @@ INGEST_WATCH_POLLING = env.bool("INGEST_WATCH_POLLING", default=False)
 INGEST_WATCH_REFRESH = env.float("INGEST_WATCH_REFRESH", default=5.0)
 # Seconds a preview waits to be confirmed before the hourly task removes it.
 INGEST_PREVIEW_KEEP = env.float("INGEST_PREVIEW_KEEP", default=24 * 3600.0)
+# Remote inboxes (s3://, sftp://): where a worker streams the file it imports
+# (blank: the system's temporary folder), how long a store may take to
+# answer, how often one S3 request is tried, and the SFTP servers trusted.
+if env.str("INGEST_SPOOL_DIR", default=""):
+    INGEST_SPOOL_DIR = env.str("INGEST_SPOOL_DIR")
+INGEST_REMOTE_TIMEOUT = env.float("INGEST_REMOTE_TIMEOUT", default=30.0)
+INGEST_REMOTE_RETRIES = env.int("INGEST_REMOTE_RETRIES", default=5)
+INGEST_SFTP_KNOWN_HOSTS = env.str(
+    "INGEST_SFTP_KNOWN_HOSTS", default="~/.ssh/known_hosts"
+)
 
 # --- Production hardening -------------------------------------------------
 

@@ -88,3 +88,56 @@ def published(monkeypatch):
     ):
         monkeypatch.setattr(task, "apply_async", fake_apply_async(task))
     return calls
+
+
+def _server_missing(problem: str) -> None:
+    """Skip a test whose server cannot run here; fail it under CI."""
+    if IS_CI:
+        pytest.fail(f"CI is set and a server is missing: {problem}")
+    pytest.skip(problem)
+
+
+@pytest.fixture(scope="session")
+def seaweedfs(tmp_path_factory):
+    """A real S3 server (SeaweedFS) for the session, on free ports."""
+    from tests.remote_servers import SeaweedFS, seaweedfs_problem
+
+    if problem := seaweedfs_problem():
+        _server_missing(problem)
+    server = SeaweedFS(tmp_path_factory.mktemp("seaweedfs")).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def sshd(tmp_path_factory):
+    """A real SFTP server (OpenSSH's sshd) for the session, on a free port."""
+    from tests.remote_servers import SshServer, sshd_problem
+
+    if problem := sshd_problem():
+        _server_missing(problem)
+    server = SshServer(tmp_path_factory.mktemp("sshd")).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def s3_folder(seaweedfs):
+    """An inbox prefix in a new bucket."""
+    from tests.remote_servers import S3Folder
+
+    return S3Folder(seaweedfs)
+
+
+@pytest.fixture
+def sftp_folder(sshd):
+    """A new inbox folder on the SFTP server."""
+    from tests.remote_servers import SftpFolder
+
+    return SftpFolder(sshd)
+
+
+@pytest.fixture(params=["s3", "sftp"])
+def remote_folder(request):
+    """A new remote inbox folder, once on S3 and once on SFTP."""
+    return request.getfixturevalue(f"{request.param}_folder")

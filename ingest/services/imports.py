@@ -13,6 +13,7 @@ the archive and the email.
 """
 
 import contextlib
+import datetime
 import logging
 import os
 import stat
@@ -47,7 +48,9 @@ from ..reasons import (
     reason_text,
     site_language,
 )
+from ..stores import StoreTransient
 from .dispatch import import_publish, webhook_publish
+from .remote_files import remote_destination, remote_fetch, remote_settle, spool_clear
 
 logger = logging.getLogger(__name__)
 
@@ -97,6 +100,13 @@ def file_import(
             return _file_fail(row, exc.reason)
         except (OperationalError, InterfaceError):
             raise
+        except StoreTransient:
+            # The remote store went away for a moment: no worker died, so
+            # this try does not count towards INGEST_MAX_ATTEMPTS.
+            InboxFile.objects.filter(pk=file_id, state=State.IMPORTING).update(
+                state=State.QUEUED, queued_at=timezone.now(), attempts=F("attempts") - 1
+            )
+            raise
         except Exception as exc:
             logger.exception("Import of file #%s failed", file_id)
             return _file_fail(
@@ -106,6 +116,9 @@ def file_import(
                     error=f"{type(exc).__name__}: {exc}",
                 ),
             )
+        finally:
+            if row.is_remote:
+                spool_clear(row)
 
 
 def _skipped(file_id: int, reason: str) -> dict:
@@ -133,7 +146,12 @@ def _file_claim(file_id: int, task_id: str | None) -> InboxFile | None:
 
 
 def _file_locate(row: InboxFile) -> Path:
-    """Return the file in its processing folder, fetching it back if needed."""
+    """Return the file in its processing folder, fetching it back if needed.
+
+    A remote file is streamed into the worker's spool folder instead.
+    """
+    if row.is_remote:
+        return remote_fetch(row)
     target = row.processing_path
     if not os.path.lexists(target) and row.stored_path:
         if Path(row.stored_path) != target:
@@ -346,7 +364,7 @@ def _file_apply(
         # The run's first step deleted an earlier run's; the lock kept others off.
         _rejections_insert(row.pk, staged)
         finished = timezone.now()
-        destination = storage.archive_path(file_id=row.pk, name=row.name, when=finished)
+        destination = _destination(row, when=finished)
         done = {
             "state": State.DONE.value,
             **_staged_facts(staged),
@@ -441,7 +459,7 @@ def _file_duplicate(
     row: InboxFile, original: InboxFile, digest: str, size: int
 ) -> dict:
     finished = timezone.now()
-    destination = storage.archive_path(file_id=row.pk, name=row.name, when=finished)
+    destination = _destination(row, when=finished)
     InboxFile.objects.filter(pk=row.pk, state=State.IMPORTING).update(
         state=State.DUPLICATE,
         sha256=digest,
@@ -486,7 +504,7 @@ def _error_fields(reason: "Reason | str") -> dict:
 
 def _file_fail(row: InboxFile, reason: "Reason | str") -> dict:
     """Record a failed import, move the file to failed/ with its reason."""
-    destination = storage.failed_path(file_id=row.pk, name=row.name)
+    destination = _destination(row, failed=True)
     fields = _error_fields(reason)
     InboxFile.objects.filter(pk=row.pk, state=State.IMPORTING).update(
         state=State.FAILED,
@@ -502,6 +520,18 @@ def _file_fail(row: InboxFile, reason: "Reason | str") -> dict:
     file_settle(row)
     outcome_tell(row)
     return file_summary(row)
+
+
+def _destination(
+    row: InboxFile, *, failed: bool = False, when: datetime.datetime | None = None
+) -> Path | str:
+    """Return where a finished file goes: archive/YYYY/MM/DD/ or failed/."""
+    when = when or timezone.now()
+    if row.is_remote:
+        return remote_destination(row, failed=failed, when=when)
+    if failed:
+        return storage.failed_path(file_id=row.pk, name=row.name)
+    return storage.archive_path(file_id=row.pk, name=row.name, when=when)
 
 
 def outcome_tell(row: InboxFile) -> None:
@@ -534,6 +564,9 @@ def outcome_tell(row: InboxFile) -> None:
 
 def file_settle(row: InboxFile) -> None:
     """Move a finished file from processing to where the ledger says it goes."""
+    if row.is_remote:
+        remote_settle(row)
+        return
     source, destination = row.processing_path, Path(row.stored_path)
     if row.stored_path and source != destination and source.exists():
         try:

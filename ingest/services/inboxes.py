@@ -96,6 +96,8 @@ def inbox_folder_clean(folder: str) -> str:
     folder = folder.strip()
     if not folder:
         return ""
+    if "://" in folder:
+        return _remote_folder_clean(folder)
     raw = Path(folder)
     if not raw.is_absolute():
         raise ValidationError(
@@ -127,6 +129,23 @@ def inbox_folder_clean(folder: str) -> str:
             code="outside",
         )
     return str(resolved)
+
+
+def _remote_folder_clean(folder: str) -> str:
+    """Return a remote inbox URL normalised, or raise ValidationError.
+
+    ``INGEST_ALLOWED_ROOTS`` bounds local paths only: a remote store is
+    bounded by the credentials the inbox is given.
+    """
+    from ..stores import library_missing, location_parse
+
+    try:
+        location = location_parse(folder)
+    except ValueError as exc:
+        raise ValidationError(str(exc), code="remote") from None
+    if missing := library_missing(location.scheme):
+        raise ValidationError(missing, code="library")
+    return location.url
 
 
 def inbox_schedule(*, inbox: Inbox) -> Schedule:
@@ -209,7 +228,8 @@ def _periodic_task_sync(inbox: Inbox, schedule: Schedule) -> PeriodicTask:
     task.task = SCAN_TASK
     task.kwargs = json.dumps({"inbox_id": inbox.pk})
     task.enabled = inbox.enabled
-    task.description = f"Scan inbox {inbox.name!r} ({inbox.path})."
+    where = inbox.folder if inbox.is_remote else inbox.path
+    task.description = f"Scan inbox {inbox.name!r} ({where})."
     task.interval, task.crontab = timing["interval"], timing["crontab"]
     task.save()
     if inbox.periodic_task_id != task.pk:

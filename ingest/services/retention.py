@@ -80,6 +80,8 @@ def _stored_files_delete(
             batch = list(
                 _old_final(cutoff, after)
                 .exclude(stored_path="")
+                # A remote inbox's archive is the bucket's or server's to expire.
+                .exclude(folder__contains="://")
                 .values_list("pk", "stored_path")[:batch_size]
             )
             if not batch:

@@ -23,6 +23,7 @@ from ..importers import importer_names
 from ..languages import file_language
 from ..models import Inbox, InboxFile
 from ..reasons import Reason, reason_stored
+from ..stores import is_remote
 from .dispatch import (
     file_queue,
     files_queue,
@@ -34,6 +35,7 @@ from .dispatch import (
 from .imports import file_settle
 from .inboxes import inbox_default
 from .previews import previews_repair
+from .remote import remote_scan
 
 logger = logging.getLogger(__name__)
 
@@ -58,13 +60,18 @@ def inbox_scan(*, inbox: Inbox | None = None, importer: str = "") -> dict:
     """
     if inbox is None:
         inbox = inbox_default()
-    root = conf.resolve_inbox(str(inbox.path))
     for name in filter(None, (importer, inbox.importer)):
         if name not in importer_names():
             raise ImproperlyConfigured(
                 f"Unknown dataset {name!r} for inbox {inbox.name!r}; known: "
                 f"{', '.join(importer_names())}."
             )
+    min_age = conf.min_file_age() if inbox.min_file_age is None else inbox.min_file_age
+    if inbox.is_remote:
+        summary = remote_scan(inbox=inbox, importer=importer, min_age=min_age)
+        summary.update(_queue_repair(folder=summary["folder"]))
+        return summary
+    root = conf.resolve_inbox(str(inbox.path))
     processing = storage.processing_dir(root)
     if processing.is_symlink():
         # Files moved through it would leave the inbox for wherever it points.
@@ -72,7 +79,6 @@ def inbox_scan(*, inbox: Inbox | None = None, importer: str = "") -> dict:
             f"{processing} is a symbolic link; refusing to scan {root}."
         )
     processing.mkdir(parents=True, exist_ok=True)
-    min_age = conf.min_file_age() if inbox.min_file_age is None else inbox.min_file_age
     summary: Counter[str] = Counter()
     seen: set[str] = set()
     listed = list(scanner.inbox_list(root))
@@ -357,6 +363,19 @@ def _inbox_repair(
         file_settle(row)
         repaired["settled"] += 1
 
+    repaired.update(_queue_repair(folder=str(inbox)))
+    return repaired
+
+
+def _queue_repair(*, folder: str) -> Counter[str]:
+    """Requeue, republish and renotify what dead workers and lost messages left.
+
+    Needs no file: shared by local and remote inboxes.
+    """
+    repaired: Counter[str] = Counter()
+    now = timezone.now()
+    in_inbox = InboxFile.objects.filter(folder=folder)
+
     # Importing, but nobody holds the lock: the worker died mid-import.
     for file_id in in_inbox.filter(state=State.IMPORTING).values_list("pk", flat=True):
         with locks.file_lock(file_id) as free:
@@ -376,7 +395,8 @@ def _inbox_repair(
     ).values_list("pk", "task_id"):
         import_publish(file_id, task_id)
         repaired["redispatched"] += 1
-    if resent := previews_repair(folder=inbox):
+    # Remote inboxes hold no previews (their files are never in processing).
+    if not is_remote(folder) and (resent := previews_repair(folder=Path(folder))):
         repaired["previews_resent"] += resent
 
     # Finished, but the email never went out.

@@ -36,7 +36,7 @@ def file_register_path(
     *inbox* None is the default inbox.
     """
     inbox = inbox or inbox_default()
-    folder = conf.resolve_inbox(str(inbox.path))
+    folder = _upload_folder(inbox)
     storage.processing_dir(folder).mkdir(parents=True, exist_ok=True)
     info = path.stat()
     row = InboxFile.objects.create(
@@ -55,6 +55,17 @@ def file_register_path(
     temporary = row.processing_path.with_name(f".{row.processing_path.name}.tmp")
     storage.move_exclusive(_copy(path, temporary), row.processing_path)
     return row
+
+
+def _upload_folder(inbox: Inbox) -> Path:
+    """Return the local folder an upload waits in for *inbox*.
+
+    An upload "into" a remote inbox takes its settings, not its bucket:
+    the file waits in the default inbox's folder, on this host.
+    """
+    if inbox.is_remote:
+        return conf.inbox_dir()
+    return conf.resolve_inbox(str(inbox.path))
 
 
 def _copy(src: Path, dst: Path) -> Path:
@@ -133,7 +144,7 @@ def file_upload(
     # An inbox that holds its files for a person ("preview first") holds its
     # uploads too: they wait in preview like the files found in its folder.
     preview = preview or inbox.preview_first
-    folder = conf.resolve_inbox(str(inbox.path))
+    folder = _upload_folder(inbox)
     processing = storage.processing_dir(folder)
     processing.mkdir(parents=True, exist_ok=True)
     temporary = processing / f".upload-{uuid.uuid4().hex}.tmp"

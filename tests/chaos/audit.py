@@ -158,3 +158,52 @@ def _books_of(content: str) -> set[tuple[str, str]]:
     return {
         tuple(line.split(",")[:2]) for line in content.splitlines()[1:] if line.strip()
     }
+
+
+def remote_audit(dataset: Dataset, folder) -> Audit:
+    """Compare a remote inbox's end state with *dataset* (every file done).
+
+    *folder* is a test's remote folder (``tests.remote_servers``). Lost: no
+    ledger entry, not done, not archived on the store, rows or books
+    missing. Duplicated: a second entry, an object still under its inbox
+    key, an import that found its rows present, extra books.
+    """
+    audit = Audit(files=len(dataset.files))
+    keys = set(folder.keys())
+    entries = defaultdict(list)
+    for row in InboxFile.objects.filter(name__in=list(dataset.files)):
+        entries[row.name].append(row)
+    for name in dataset.files:
+        rows = entries.get(name, [])
+        if not rows:
+            audit.lose(f"{name} has no ledger entry")
+            continue
+        if len(rows) > 1:
+            states = ", ".join(f"#{r.pk} {r.state}" for r in rows)
+            audit.double(
+                f"{name} has {len(rows)} ledger entries ({states})", len(rows) - 1
+            )
+        row = rows[0]
+        if row.state != State.DONE:
+            audit.lose(f"{name} #{row.pk} is {row.state}: {row.error}")
+            continue
+        archived = row.stored_path.removeprefix(folder.url)
+        if not archived.startswith("archive/") or archived not in keys:
+            audit.lose(f"{name} #{row.pk} is not archived: {row.stored_path!r}")
+        if name in keys:
+            audit.double(f"{name} #{row.pk} is still under its inbox key")
+        if row.rows_updated:
+            audit.double(f"{name} #{row.pk} found {row.rows_updated} rows present")
+        if row.rows_imported != dataset.rows[name]:
+            audit.lose(f"{name} #{row.pk} imported {row.rows_imported} rows")
+    expected = {
+        book for content in dataset.files.values() for book in _books_of(content)
+    }
+    present = set(Book.objects.values_list("title", "author__name").iterator())
+    if missing := expected - present:
+        audit.lose(f"{len(missing)} books missing, e.g. {sorted(missing)[:3]}")
+    if extra := present - expected:
+        audit.double(f"{len(extra)} unexpected books, e.g. {sorted(extra)[:3]}")
+    if (books := Book.objects.count()) != len(present):
+        audit.double(f"{books} book rows for {len(present)} distinct books")
+    return audit
