@@ -83,17 +83,12 @@ class Audit:
         self.problems.append(f"duplicated: {message}")
 
 
-def ledger_audit(
-    dataset: Dataset, *, failed: frozenset[str] = frozenset(), using: str = "default"
-) -> Audit:
-    """Compare the end state with *dataset*; *failed* names files meant to fail.
+def _ledger_entries(audit: Audit, dataset: Dataset, *, using: str = "default"):
+    """Yield (name, first ledger row) per file of *dataset*, auditing the count.
 
-    Lost: a file with no ledger entry, one not in a final state, one whose
-    file is neither archived nor in ``failed/``, or a book missing from the
-    catalogue. Duplicated: a second ledger entry for a file, an import that
-    found its own rows already there (``rows_updated``), or extra books.
+    A file with no entry is lost and not yielded; a second entry is a
+    duplicate (the first is still yielded, for the caller's own checks).
     """
-    audit = Audit(files=len(dataset.files))
     entries = defaultdict(list)
     for row in InboxFile.objects.using(using).filter(name__in=list(dataset.files)):
         entries[row.name].append(row)
@@ -107,7 +102,21 @@ def ledger_audit(
             audit.double(
                 f"{name} has {len(rows)} ledger entries ({states})", len(rows) - 1
             )
-        row = rows[0]
+        yield name, rows[0]
+
+
+def ledger_audit(
+    dataset: Dataset, *, failed: frozenset[str] = frozenset(), using: str = "default"
+) -> Audit:
+    """Compare the end state with *dataset*; *failed* names files meant to fail.
+
+    Lost: a file with no ledger entry, one not in a final state, one whose
+    file is neither archived nor in ``failed/``, or a book missing from the
+    catalogue. Duplicated: a second ledger entry for a file, an import that
+    found its own rows already there (``rows_updated``), or extra books.
+    """
+    audit = Audit(files=len(dataset.files))
+    for name, row in _ledger_entries(audit, dataset, using=using):
         expected = State.FAILED if name in failed else State.DONE
         if row.state != expected:
             audit.lose(f"{name} #{row.pk} is {row.state}, not {expected}: {row.error}")
@@ -170,20 +179,7 @@ def remote_audit(dataset: Dataset, folder) -> Audit:
     """
     audit = Audit(files=len(dataset.files))
     keys = set(folder.keys())
-    entries = defaultdict(list)
-    for row in InboxFile.objects.filter(name__in=list(dataset.files)):
-        entries[row.name].append(row)
-    for name in dataset.files:
-        rows = entries.get(name, [])
-        if not rows:
-            audit.lose(f"{name} has no ledger entry")
-            continue
-        if len(rows) > 1:
-            states = ", ".join(f"#{r.pk} {r.state}" for r in rows)
-            audit.double(
-                f"{name} has {len(rows)} ledger entries ({states})", len(rows) - 1
-            )
-        row = rows[0]
+    for name, row in _ledger_entries(audit, dataset):
         if row.state != State.DONE:
             audit.lose(f"{name} #{row.pk} is {row.state}: {row.error}")
             continue
