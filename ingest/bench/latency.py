@@ -25,7 +25,7 @@ from .processes import (
     machine_load,
 )
 from .small_files import drop_atomically, log_wait, wait_done
-from .tables import tables_guard, tables_restore
+from .tables import folder_forget, tables_guard, tables_restore
 
 #: How often the ledger is read while a file is on its way, in seconds.
 POLL = 0.01
@@ -70,8 +70,6 @@ def bench_latency(
     atomic-drop convention) once the previous one is final; its latency runs
     from the rename until the ledger shows it done, read every 10 ms.
     """
-    from django_celery_results.models import TaskResult
-
     dataset = importer_get(importer)
     marks = tables_guard(dataset, force=force)
     root = Path(tempfile.mkdtemp(prefix="ingest-bench-latency-"))
@@ -142,10 +140,7 @@ def bench_latency(
     finally:
         bench_inbox_forget(name=task_name)
         if not keep:
-            ledger = InboxFile.objects.filter(folder=str(inbox))
-            task_ids = list(ledger.values_list("task_id", flat=True))
-            TaskResult.objects.filter(task_id__in=task_ids).delete()
-            ledger.delete()
+            folder_forget(str(inbox))
             tables_restore(dataset, marks)
         if finished:  # Else its process logs are what the error points to.
             shutil.rmtree(root, ignore_errors=True)

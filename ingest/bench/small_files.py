@@ -22,7 +22,7 @@ from .processes import (
     folders_make,
     machine_load,
 )
-from .tables import tables_guard, tables_restore
+from .tables import folder_forget, tables_guard, tables_restore
 
 
 def drop_atomically(inbox: Path, name: str, text: str) -> None:
@@ -99,8 +99,6 @@ def bench_small_files(
     The clock runs from the first drop until the ledger has every file in a
     final state.
     """
-    from django_celery_results.models import TaskResult
-
     dataset = importer_get(importer)
     marks = tables_guard(dataset, force=force)
     root = Path(tempfile.mkdtemp(prefix="ingest-bench-small-"))
@@ -216,9 +214,6 @@ def bench_small_files(
     finally:
         bench_inbox_forget(name=task_name)
         if not keep:
-            bench_rows_q = InboxFile.objects.filter(folder=str(inbox))
-            task_ids = list(bench_rows_q.values_list("task_id", flat=True))
-            TaskResult.objects.filter(task_id__in=task_ids).delete()
-            bench_rows_q.delete()
+            folder_forget(str(inbox))
             tables_restore(dataset, marks)
         shutil.rmtree(root, ignore_errors=True)

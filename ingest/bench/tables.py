@@ -79,3 +79,13 @@ def tables_restore(importer: Importer, marks: dict[str, int]) -> None:
 def ledger_forget(file_ids: list[int]) -> None:
     """Delete the benchmark's ledger entries (row errors cascade)."""
     InboxFile.objects.filter(pk__in=file_ids).delete()
+
+
+def folder_forget(folder: str) -> None:
+    """Delete the ledger entries of the bench inbox *folder*, and their task results."""
+    from django_celery_results.models import TaskResult
+
+    ledger = InboxFile.objects.filter(folder=folder)
+    task_ids = list(ledger.values_list("task_id", flat=True))
+    TaskResult.objects.filter(task_id__in=task_ids).delete()
+    ledger.delete()
