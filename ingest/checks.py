@@ -13,7 +13,14 @@ through Django's checks) reports:
 - ``ingest.E005`` a natural-key column declared optional: a file without it
   could not be matched to existing rows;
 - ``ingest.E006`` an importer with neither ``model`` and ``natural_key``
-  nor its own ``apply``.
+  nor its own ``apply``;
+- ``ingest.E007`` a column whose type cannot store into its field (text
+  into a DecimalField), or a field no type fills (a ManyToManyField);
+- ``ingest.E008`` a foreign-key column whose target has no unique field to
+  look the value up by;
+- ``ingest.E009`` a required field (no default, not nullable) that no
+  column fills, of the model or of a lookup's ``create=True`` target: every
+  insert would fail.
 """
 
 from collections import Counter
@@ -22,7 +29,8 @@ from django.core import checks
 from django.core.exceptions import FieldDoesNotExist
 from django.db import models
 
-from .importers.base import Importer
+from .importers import types
+from .importers.base import Column, Importer
 from .importers.registry import importers_discovered
 
 
@@ -83,7 +91,8 @@ def _importer_problems(cls: type[Importer]) -> list[checks.CheckMessage]:
     fields: dict[str, str] = {}
     for name, column in columns.items():
         try:
-            fields[name] = cls.model._meta.get_field(column.field or name).name
+            model_field = cls.model._meta.get_field(column.field_path[0])
+            fields[name] = model_field.name
         except FieldDoesNotExist:
             errors.append(
                 checks.Error(
@@ -94,6 +103,9 @@ def _importer_problems(cls: type[Importer]) -> list[checks.CheckMessage]:
                     id="ingest.E002",
                 )
             )
+            continue
+        errors.extend(_type_problems(label, cls, column, model_field))
+    errors.extend(_required_problems(label, cls, set(fields.values())))
     for name in cls.natural_key:
         if name not in columns:
             errors.append(
@@ -140,3 +152,141 @@ def _unique_sets(model: type[models.Model]) -> list[set[str]]:
         and not constraint.expressions
     ]
     return sets
+
+
+def _type_problems(
+    label: str, cls: type[Importer], column: Column, model_field
+) -> list[checks.CheckMessage]:
+    """Return why *column*'s type cannot fill *model_field* (E007, E008)."""
+    kind = column.type
+    where = f"{label}: column {column.name!r}"
+    if isinstance(kind, types.Lookup):
+        target = kind.model
+        lookup_fields = {
+            other.type.to
+            for other in cls.columns
+            if isinstance(other.type, types.Lookup)
+            and other.field_path[0] == column.field_path[0]
+        } or {kind.to}
+        if lookup_fields not in _unique_sets(target):
+            return [
+                checks.Error(
+                    f"{where} looks {target._meta.label} up by "
+                    f"{', '.join(sorted(lookup_fields))}, which is not unique.",
+                    hint="Look it up by a unique field: Column(..., lookup='code').",
+                    obj=label,
+                    id="ingest.E008",
+                )
+            ]
+        return _create_problems(where, kind, lookup_fields, label)
+    if model_field.is_relation and not isinstance(kind, types.Integer):
+        try:
+            types.type_for_field(model_field, lookup=column.field_path[1])
+        except TypeError:
+            return [
+                checks.Error(
+                    f"{where}: {model_field.related_model._meta.label} has no one "
+                    "unique field to look its records up by.",
+                    hint="Name one: Column(..., lookup='code'), or give the "
+                    "field unique=True.",
+                    obj=label,
+                    id="ingest.E008",
+                )
+            ]
+        return [
+            checks.Error(
+                f"{where} is a {type(kind).__name__} but {model_field.name!r} "
+                "is a foreign key.",
+                hint="Leave type out: the column looks the target up.",
+                obj=label,
+                id="ingest.E007",
+            )
+        ]
+    stores = types.STORES_INTO.get(type(kind))
+    if isinstance(kind, types.Choice):
+        stores = types.STORES_INTO.get(type(kind.inner))
+    internal = model_field.get_internal_type()
+    if stores is not None and internal not in stores:
+        return [
+            checks.Error(
+                f"{where} is a {type(kind).__name__}, which cannot store into "
+                f"{model_field.name!r} (a {internal}).",
+                hint="Leave type out to take it from the field, or declare one "
+                "that stores into it.",
+                obj=label,
+                id="ingest.E007",
+            )
+        ]
+    if column.type == types.Text(255) and internal not in types.STORES_INTO[types.Text]:
+        try:
+            types.type_for_field(model_field)
+        except TypeError as error:
+            return [
+                checks.Error(
+                    f"{where}: {error}.",
+                    hint="Declare a type of your own (see the docs' Value types).",
+                    obj=label,
+                    id="ingest.E007",
+                )
+            ]
+    return []
+
+
+def _create_problems(
+    where: str, kind: "types.Lookup", lookup_fields: set[str], label: str
+) -> list[checks.CheckMessage]:
+    if not kind.create:
+        return []
+    missing = [
+        model_field.name
+        for model_field in _required_fields(kind.model)
+        if model_field.name not in lookup_fields
+    ]
+    if not missing:
+        return []
+    return [
+        checks.Error(
+            f"{where} creates {kind.model._meta.label} records with only "
+            f"{', '.join(sorted(lookup_fields))}, but {', '.join(missing)} "
+            "need a value.",
+            hint="Give those fields a db_default or null=True.",
+            obj=label,
+            id="ingest.E009",
+        )
+    ]
+
+
+def _required_fields(model: type[models.Model]) -> list:
+    """Return the fields an INSERT naming only some columns would leave NULL."""
+    return [
+        model_field
+        for model_field in model._meta.concrete_fields
+        if not model_field.primary_key
+        and not model_field.null
+        and model_field.db_default is models.NOT_PROVIDED
+        and not getattr(model_field, "auto_now", False)
+        and not getattr(model_field, "auto_now_add", False)
+        and not model_field.has_default()
+    ]
+
+
+def _required_problems(
+    label: str, cls: type[Importer], filled: set[str]
+) -> list[checks.CheckMessage]:
+    """Return E009 for the model's required fields no column fills."""
+    missing = [
+        model_field.name
+        for model_field in _required_fields(cls.model)
+        if model_field.name not in filled
+    ]
+    if not missing:
+        return []
+    return [
+        checks.Error(
+            f"{label}: {cls.model._meta.label} field(s) {', '.join(missing)} "
+            "need a value, and no column fills them.",
+            hint="Add a column for each, or give the field a default.",
+            obj=label,
+            id="ingest.E009",
+        )
+    ]

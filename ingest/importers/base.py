@@ -7,6 +7,7 @@ the generic set-based upsert here applies, or its own :meth:`apply` when a
 row feeds several tables (books: authors, then books).
 """
 
+import dataclasses
 import datetime
 import operator
 import random
@@ -14,11 +15,44 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import ClassVar
 
+from django.conf import settings
+from django.core.exceptions import FieldDoesNotExist
 from django.db import models
 from django.utils.translation import gettext_noop
 
-from ..reasons import Deferred, Joined, Reason
+from ..reasons import Joined, Reason
 from . import upsert
+from .formats import Formats
+from .types import (
+    EMPTY,
+    Boolean,
+    Choice,
+    Date,
+    DateTime,
+    Decimal,
+    Integer,
+    Lookup,
+    RowError,
+    Text,
+    ValueType,
+    next_year,
+    prepared,
+    this_year,
+    type_for_field,
+)
+
+__all__ = [
+    "EMPTY",
+    "Column",
+    "FileRejected",
+    "Importer",
+    "Integer",
+    "RejectedRow",
+    "RowError",
+    "Text",
+    "next_year",
+    "this_year",
+]
 
 
 class FileRejected(Exception):
@@ -51,143 +85,10 @@ class RejectedRow:
     last_line: int = 0
 
 
-class RowError(Exception):
-    """One row is invalid; it is skipped and recorded.
-
-    *message* is a :class:`~ingest.reasons.Reason` (or plain text from an
-    importer of one's own), translated when shown; the value types pass a
-    :class:`~ingest.reasons.Deferred` one, made into a reason only when
-    :attr:`message` is read (most rejected rows of a big file are counted,
-    not kept).
-    """
-
-    def __init__(self, column: str, message: "Reason | Deferred | str") -> None:
-        super().__init__(column, message)
-        self.column = column
-        self._message = message
-
-    @property
-    def pending(self) -> "Reason | Deferred | str":
-        """Return the message as given, a Deferred one not made yet."""
-        return self._message
-
-    @property
-    def message(self) -> "Reason | str":
-        if isinstance(self._message, Deferred):
-            self._message = self._message.reason()
-        return self._message
-
-    def __str__(self) -> str:
-        return str(self.message)
-
-
-#: The reason of a blank value in a column that needs one.
-EMPTY = gettext_noop("%(column)s is empty")
-
-
 # --- Value types ------------------------------------------------------------
 #
-# A type's ``prepare`` returns the closure that cleans one value of a
-# column: trim, refuse or fill a blank, check, convert. It raises RowError
-# itself, so :meth:`Importer.clean` is one ``map`` over the row: this runs
-# for every row of every file.
-
-
-@dataclass(frozen=True)
-class Text:
-    """A string of at most *max_length* characters."""
-
-    max_length: int
-    sql_type: ClassVar[str] = "TEXT"
-
-    def prepare(self, name: str, *, blank: bool) -> Callable[[str], str]:
-        limit = self.max_length
-
-        def parse(value: str) -> str:
-            value = value.strip()
-            if not value and not blank:
-                raise RowError(name, Deferred(EMPTY, column=name))
-            if len(value) > limit:
-                raise RowError(
-                    name,
-                    Deferred(
-                        gettext_noop(
-                            "%(column)s is %(length)d characters; the limit is "
-                            "%(limit)d"
-                        ),
-                        column=name,
-                        length=len(value),
-                        limit=limit,
-                    ),
-                )
-            return value
-
-        return parse
-
-
-def this_year() -> int:
-    """Return the current year: nobody alive was born later."""
-    return datetime.date.today().year
-
-
-def next_year() -> int:
-    """Return next year: the latest plausible year of a dated record."""
-    return this_year() + 1
-
-
-@dataclass(frozen=True)
-class Integer:
-    """A whole number in ``minimum..maximum``; *maximum* may be a callable.
-
-    A callable maximum (:func:`next_year`) is read once per file, so a
-    worker running across New Year does not keep last year's limit. A blank
-    value of a column that allows blanks is stored as NULL.
-    """
-
-    minimum: int
-    maximum: int | Callable[[], int]
-    sql_type: ClassVar[str] = "INTEGER"
-
-    def prepare(self, name: str, *, blank: bool) -> Callable[[str], int | None]:
-        low = self.minimum
-        high = self.maximum() if callable(self.maximum) else self.maximum
-
-        def parse(value: str) -> int | None:
-            value = value.strip()
-            try:
-                number = int(value)
-            except ValueError:
-                if not value:
-                    if blank:
-                        return None
-                    raise RowError(name, Deferred(EMPTY, column=name)) from None
-                number = None
-            if number is None or "_" in value:  # int() takes 1_000; people don't.
-                raise RowError(
-                    name,
-                    Deferred(
-                        gettext_noop("%(column)s %(value)s is not a whole number"),
-                        column=name,
-                        value=repr(value),
-                    ),
-                )
-            if not low <= number <= high:
-                raise RowError(
-                    name,
-                    Deferred(
-                        gettext_noop(
-                            "%(column)s %(value)d is outside %(low)d..%(high)d"
-                        ),
-                        column=name,
-                        value=number,
-                        low=low,
-                        high=high,
-                    ),
-                )
-            return number
-
-        return parse
-
+# They live in :mod:`.types`; ``Text``, ``Integer`` and ``RowError`` are
+# imported from here by older importers, so they stay importable here.
 
 # --- Columns ----------------------------------------------------------------
 
@@ -202,21 +103,34 @@ class Column:
     """A CSV column an importer reads, under its name or any alias.
 
     Headings match case- and whitespace-insensitively; ``_`` and a space
-    are the same (``Published Year`` finds ``published_year``).
+    are the same (``Published Year`` finds ``published_year``). A column of
+    an importer with a ``model`` takes its type and whether it may be blank
+    from the field it lands in unless it declares them.
     """
 
     name: str
     aliases: tuple[str, ...] = ()
-    type: Text | Integer = Text(255)
+    #: How a value is read; None: from the model field (else ``Text(255)``).
+    type: ValueType | None = None
     #: May the value be blank? Blank text stores "", a blank number NULL.
-    blank: bool = False
+    #: None: as the model field allows (``blank`` for text, else ``null``).
+    blank: bool | None = None
     #: May the column be missing from the header altogether? A file without
     #: it leaves the field alone on existing records (new ones get the
     #: model's default); a file with it may still leave values blank only
     #: if *blank* allows.
     optional: bool = False
     #: Model field the value lands in (generic apply); defaults to ``name``.
+    #: ``category__code`` is a foreign key looked up by the target's
+    #: ``code``; several columns naming one foreign key make a key of
+    #: several fields.
     field: str = ""
+    #: The target field a foreign key is looked up by (``category__<lookup>``).
+    lookup: str = ""
+    #: Make the target of a foreign key lookup when no record has the value.
+    create: bool = False
+    #: Values read as blank in this column, replacing the file's.
+    null_tokens: tuple[str, ...] = ()
 
     def keys(self) -> tuple[str, ...]:
         """Return the normalized headings this column answers to."""
@@ -224,6 +138,65 @@ class Column:
 
     def matches(self, heading: str) -> bool:
         return heading_key(heading) in self.keys()
+
+    @property
+    def field_path(self) -> tuple[str, str]:
+        """Return (model field, looked-up target field or "")."""
+        path = self.field or self.name
+        field_name, _, target = path.partition("__")
+        return field_name, target or self.lookup
+
+
+def column_resolve(column: Column, model: type[models.Model] | None) -> Column:
+    """Return *column* with its type and blank filled in from *model*.
+
+    A field that does not exist, or that no type stores into, leaves the
+    column as declared (``Text(255)``): the system checks say what is wrong.
+    """
+    kind, blank = column.type, column.blank
+    model_field = None
+    if model is not None:
+        field_name, target = column.field_path
+        try:
+            model_field = model._meta.get_field(field_name)
+        except FieldDoesNotExist:
+            model_field = None
+        if model_field is not None and kind is None:
+            try:
+                kind = type_for_field(model_field, lookup=target, create=column.create)
+            except (TypeError, FieldDoesNotExist):
+                kind = None
+    if blank is None:
+        if model_field is None:
+            blank = False
+        elif isinstance(kind, Text | Choice) and kind.sql_type == "TEXT":
+            blank = bool(model_field.blank)
+        else:
+            blank = bool(model_field.null)
+    return dataclasses.replace(column, type=kind or Text(255), blank=blank)
+
+
+@dataclass(frozen=True)
+class LookupGroup:
+    """One foreign key the generic apply fills by joining staged key values.
+
+    *parts* pair each staging column with the target's field it matches.
+    """
+
+    field: models.ForeignKey
+    parts: tuple[tuple[str, models.Field], ...]
+    create: bool
+
+    @property
+    def model(self) -> type[models.Model]:
+        return self.field.related_model
+
+    def on(self, alias: str, staged: str) -> str:
+        """Return the join condition of target *alias* to staged rows *staged*."""
+        return " AND ".join(
+            f"{alias}.{target.column} = {staged}.{column}"
+            for column, target in self.parts
+        )
 
 
 def no_header_hint(header: Sequence[str]) -> Reason | str:
@@ -304,18 +277,69 @@ class Importer:
     #: benchmark counts them and removes what it added. Default: (model,).
     writes: ClassVar[tuple[type[models.Model], ...]] = ()
 
+    #: How the dataset's files write dates, numbers, booleans and blanks
+    #: (blank: detected per file, else the inbox's language); an inbox may
+    #: override each, a column's type too (``Date(order="MDY")``).
+    date_order: ClassVar[str] = ""
+    decimal_separator: ClassVar[str] = ""
+    thousands_separator: ClassVar[str] = ""
+    true_words: ClassVar[tuple[str, ...]] = ()
+    false_words: ClassVar[tuple[str, ...]] = ()
+    null_tokens: ClassVar[tuple[str, ...]] = ()
+    #: Zone of datetimes written without an offset; blank: ``TIME_ZONE``.
+    time_zone: ClassVar[str] = ""
+
     def __init_subclass__(cls, **kwargs) -> None:
         super().__init_subclass__(**kwargs)
+        if "columns" in cls.__dict__ or "model" in cls.__dict__:
+            cls.columns = tuple(
+                column_resolve(column, cls.model)
+                for column in cls.__dict__.get("columns", getattr(cls, "columns", ()))
+            )
         if "columns" in cls.__dict__ and "staging_columns" not in cls.__dict__:
             cls.staging_columns = tuple((c.name, c.type.sql_type) for c in cls.columns)
 
-    def __init__(self) -> None:
+    def __init__(self, formats: Formats | None = None) -> None:
         #: Columns the current file has; all until :meth:`column_indexes`.
         self.present = frozenset(column.name for column in self.columns)
+        self.formats_use(formats or self.formats_declared())
+
+    @classmethod
+    def formats_declared(cls, **overrides) -> Formats:
+        """Return the formats this importer declares, an inbox's *overrides* on top."""
+        declared = Formats(language=settings.LANGUAGE_CODE).merged(
+            date_order=cls.date_order,
+            decimal=cls.decimal_separator,
+            thousands=cls.thousands_separator,
+            true_words=tuple(cls.true_words),
+            false_words=tuple(cls.false_words),
+            null_tokens=tuple(cls.null_tokens),
+            time_zone=cls.time_zone,
+        )
+        return declared.merged(**overrides)
+
+    def formats_use(self, formats: Formats) -> None:
+        """Read the coming file with *formats*: prepare every column's closure."""
+        self.formats = formats
         self._parsers = tuple(
-            column.type.prepare(column.name, blank=column.blank)
+            prepared(
+                column.type,
+                column.name,
+                blank=column.blank,
+                formats=formats.merged(null_tokens=column.null_tokens),
+            )
             for column in self.columns
         )
+
+    @classmethod
+    def formats_read(cls) -> dict[str, list[int]]:
+        """Return which columns' values settle the date order and the separators."""
+        reads: dict[str, list[int]] = {"dates": [], "numbers": []}
+        for index, column in enumerate(cls.columns):
+            kind = getattr(column.type, "reads", "")
+            if kind in reads:
+                reads[kind].append(index)
+        return reads
 
     @classmethod
     def header_match(
@@ -371,19 +395,12 @@ class Importer:
             for column in self.columns
             if column.name in self.natural_key and isinstance(column.type, Text)
         }
+        values = [_sample_value(column, rng, pool) for column in self.columns]
         for number in range(rows):
-            row = []
-            for column in self.columns:
-                if isinstance(column.type, Integer):
-                    high = column.type.maximum
-                    high = high() if callable(high) else high
-                    row.append(str(rng.randint(column.type.minimum, high)))
-                elif column.name in keys:
-                    row.append(keys[column.name](number))
-                else:
-                    text = f"{column.name} {rng.randrange(max(1, pool))}"
-                    row.append(text[: column.type.max_length])
-            yield row
+            yield [
+                keys[column.name](number) if column.name in keys else value()
+                for column, value in zip(self.columns, values, strict=True)
+            ]
 
     def column_indexes(
         self, header: Sequence[str], aliases: dict[str, str] | None = None
@@ -425,10 +442,103 @@ class Importer:
         """
         return tuple(map(operator.call, self._parsers, values))
 
+    @classmethod
+    def lookup_groups(cls, names: Sequence[str] | None = None) -> list[LookupGroup]:
+        """Return the foreign keys the columns *names* (all) fill by lookup."""
+        if cls.model is None:
+            return []
+        meta = cls.model._meta
+        groups: dict[str, tuple[models.Field, list, bool]] = {}
+        for column in cls.columns:
+            if not isinstance(column.type, Lookup):
+                continue
+            if names is not None and column.name not in names:
+                continue
+            field_name, _target = column.field_path
+            model_field = meta.get_field(field_name)
+            target = model_field.related_model._meta.get_field(column.type.to)
+            entry = groups.setdefault(field_name, (model_field, [], False))
+            entry[1].append((column.name, target))
+            groups[field_name] = (model_field, entry[1], entry[2] or column.type.create)
+        return [
+            LookupGroup(model_field, tuple(parts), create)
+            for model_field, parts, create in groups.values()
+        ]
+
+    def lookups_reject(
+        self, cursor, staging_table: str, *, limit: int
+    ) -> tuple[int, list[RejectedRow]]:
+        """Take out staged rows whose foreign key value no record has.
+
+        One anti-join per foreign key, whatever the file's size; returns how
+        many rows went and the first *limit* of them as rejected rows, each
+        naming its column and value. Lookups that create their target
+        refuse nothing.
+        """
+        count, kept = 0, []
+        for group in self.lookup_groups(sorted(self.present)):
+            if group.create:
+                continue
+            table = group.model._meta.db_table
+            columns = [column for column, _target in group.parts]
+            where = " AND ".join(f"{staging_table}.{c} IS NOT NULL" for c in columns)
+            where += (
+                f" AND NOT EXISTS (SELECT 1 FROM {table} AS t"
+                f" WHERE {group.on('t', staging_table)})"
+            )
+            cursor.execute(
+                f"SELECT line, {', '.join(columns)} FROM {staging_table}"
+                f" WHERE {where} ORDER BY line LIMIT {int(limit)}"
+            )
+            for line, *values in cursor.fetchall():
+                kept.append(
+                    RejectedRow(
+                        line,
+                        columns[0],
+                        Reason(
+                            gettext_noop(
+                                "%(column)s %(value)s is unknown: no %(model)s has "
+                                "this %(field)s"
+                            ),
+                            column=", ".join(columns),
+                            value=", ".join(repr(str(v)) for v in values),
+                            model=group.model._meta.object_name,
+                            field=", ".join(t.name for _c, t in group.parts),
+                        ),
+                        [str(v) for v in values],
+                    )
+                )
+            cursor.execute(f"DELETE FROM {staging_table} WHERE {where}")
+            count += cursor.rowcount
+        kept.sort(key=lambda row: row.line)
+        return count, kept[:limit]
+
+    def lookups_create(self, cursor, staging_table: str) -> None:
+        """Insert the targets of ``create=True`` lookups no record has yet.
+
+        Sorted, so concurrent imports lock shared keys in the same order and
+        cannot deadlock each other; only the key fields are written, the
+        rest take their database defaults.
+        """
+        for group in self.lookup_groups(sorted(self.present)):
+            if not group.create:
+                continue
+            columns = [column for column, _target in group.parts]
+            targets = [target.column for _column, target in group.parts]
+            present = " AND ".join(f"{c} IS NOT NULL" for c in columns)
+            cursor.execute(
+                f"INSERT INTO {group.model._meta.db_table} ({', '.join(targets)})"
+                f" SELECT DISTINCT {', '.join(columns)} FROM {staging_table}"
+                f" WHERE {present} ORDER BY {', '.join(columns)}"
+                f" ON CONFLICT ({', '.join(targets)}) DO NOTHING"
+            )
+
     def apply(self, cursor, staging_table: str) -> tuple[int, int]:
         """Upsert the staged rows into :attr:`model`; return (imported, updated).
 
-        Runs inside the import's transaction. Rows repeating a natural key
+        Runs inside the import's transaction. Foreign keys given by their
+        natural key are joined in once per file (their targets made first
+        where the column says ``create``). Rows repeating a natural key
         inside one file collapse to the last one; an existing record counts
         as updated (its changed fields rewritten, unchanged ones left alone).
         Rows are inserted in key order so concurrent imports lock in the
@@ -440,23 +550,86 @@ class Importer:
             )
         meta = self.model._meta
         present = [c for c in self.columns if c.name in self.present]
-        target = {c.name: meta.get_field(c.field or c.name).column for c in present}
+        groups = self.lookup_groups([c.name for c in present])
+        looked_up = {column: g for g in groups for column, _t in g.parts}
+        self.lookups_create(cursor, staging_table)
+        select, pairs, joins = [], [], []
+        target: dict[str, str] = {}
+        for column in present:
+            if column.name in looked_up:
+                target[column.name] = looked_up[column.name].field.column
+                continue
+            field_name, _ = column.field_path
+            target[column.name] = meta.get_field(field_name).column
+            select.append(f"s.{column.name}")
+            pairs.append((target[column.name], column.name))
+        for number, group in enumerate(groups):
+            alias, fk = f"k{number}", group.field
+            joins.append(
+                f"LEFT JOIN {group.model._meta.db_table} AS {alias}"
+                f" ON {group.on(alias, 's')}"
+            )
+            select.append(f"{alias}.{fk.target_field.column} AS {fk.column}")
+            pairs.append((fk.column, fk.column))
         final = f"{staging_table}_final"
         distinct = upsert.latest_rows(
             cursor,
             staging=staging_table,
             final=final,
             key=self.natural_key,
-            select=[c.name for c in present],
+            select=select,
+            join=" ".join(joins),
         )
         return upsert.rows_upsert(
             cursor,
             table=meta.db_table,
             final=final,
-            columns=[(target[c.name], c.name) for c in present],
-            key=[target[name] for name in self.natural_key],
+            columns=pairs,
+            key=list(dict.fromkeys(target[name] for name in self.natural_key)),
             distinct=distinct,
         )
+
+    @classmethod
+    def columns_described(cls) -> list[tuple[str, str]]:
+        """Return each column's name and type as the preview shows them."""
+        return [(c.name, c.type.describe()) for c in cls.columns]
+
+
+def _sample_value(column: Column, rng: random.Random, pool: int) -> Callable[[], str]:
+    """Return a maker of plausible values of *column*, as PostgreSQL reads them.
+
+    The benchmark's SQL floor COPYs the same file straight into typed
+    columns, so numbers, dates and booleans are written the way it reads.
+    """
+    kind = column.type
+    if isinstance(kind, Lookup):
+        kind = kind.inner
+    if isinstance(kind, Integer):
+        low = kind.minimum if kind.minimum is not None else 0
+        high = kind.maximum() if callable(kind.maximum) else kind.maximum
+        high = min(high if high is not None else 10**6, low + 10**6)
+        return lambda: str(rng.randint(low, high))
+    if isinstance(kind, Decimal):
+        places = kind.places if kind.places is not None else 2
+        whole = 10 ** min(6, (kind.max_digits or 8) - places) - 1
+        return lambda: f"{rng.randint(0, whole)}.{rng.randrange(10**places):0{places}d}"
+    if isinstance(kind, DateTime):
+        start = datetime.datetime(2000, 1, 1, tzinfo=datetime.UTC)
+        return lambda: (
+            start + datetime.timedelta(minutes=rng.randrange(10**7))
+        ).isoformat()
+    if isinstance(kind, Date):
+        start = datetime.date(2000, 1, 1)
+        return lambda: (
+            start + datetime.timedelta(days=rng.randrange(10_000))
+        ).isoformat()
+    if isinstance(kind, Boolean):
+        return lambda: rng.choice(("true", "false"))
+    if isinstance(kind, Choice):
+        stored = [str(value) for value, _label in kind.choices]
+        return lambda: rng.choice(stored)
+    limit = getattr(kind, "max_length", 255)
+    return lambda: f"{column.name} {rng.randrange(max(1, pool))}"[:limit]
 
 
 def _sample_key_spelling(

@@ -6,8 +6,9 @@ is only reading, cleaning and one ``append``; the clock is read once a
 batch, never per row.
 """
 
+import itertools
 import operator
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -15,12 +16,16 @@ from django.utils.translation import gettext_noop
 
 from ..reasons import Deferred, Reason
 from .base import Importer, RejectedRow, RowError, raw_fields_cap
+from .formats import Formats, formats_detect
 from .reader import csv_open
 
 __all__ = ["BATCH_ROWS", "RejectedRow", "StageResult", "rows_stage"]
 
 #: Rows handed to the staging writer at a time; bounds the memory per batch.
 BATCH_ROWS = 4096
+#: Rows whose values settle the formats nobody declared (about the 64 KB
+#: the dialect is detected from, for ordinary rows).
+FORMATS_SAMPLE_ROWS = 1000
 
 ProgressFn = Callable[..., None]
 #: Stages a batch of ``(line, *cleaned values)`` tuples; may keep no reference.
@@ -68,6 +73,47 @@ def _picker(indexes: Sequence[int | None]) -> Callable[[list[str]], Sequence[str
     return operator.itemgetter(*indexes)
 
 
+def _formats_settle(
+    importer: Importer,
+    declared: Formats,
+    rows: Iterator[tuple[int, list[str]]],
+    indexes: Sequence[int | None],
+) -> tuple[Iterator[tuple[int, list[str]]], dict]:
+    """Decide the file's formats, prepare the importer with them.
+
+    Reads ahead the first rows only when something is left to detect, and
+    returns the rows to go on with (those included) and what was decided.
+    """
+    reads = importer.formats_read()
+    wanted = {
+        kind: [indexes[i] for i in columns if indexes[i] is not None]
+        for kind, columns in reads.items()
+    }
+    undecided = (wanted["dates"] and not declared.date_order) or (
+        wanted["numbers"] and not declared.decimal
+    )
+    sample: list[tuple[int, list[str]]] = []
+    if undecided:
+        sample = list(itertools.islice(rows, FORMATS_SAMPLE_ROWS))
+        rows = itertools.chain(sample, rows)
+
+    def values(kind: str) -> list[str] | None:
+        if not wanted[kind]:
+            return None
+        return [
+            fields[i]
+            for _line, fields in sample
+            for i in wanted[kind]
+            if i < len(fields)
+        ]
+
+    chosen, decided = formats_detect(
+        declared, dates=values("dates"), numbers=values("numbers")
+    )
+    importer.formats_use(chosen)
+    return rows, decided
+
+
 def rows_stage(
     *,
     importer: Importer,
@@ -78,6 +124,7 @@ def rows_stage(
     batch_rows: int = BATCH_ROWS,
     aliases: dict[str, str] | None = None,
     dialect: dict | None = None,
+    formats: Formats | None = None,
 ) -> StageResult:
     """Validate every row of *path* and stage the good ones through *write*.
 
@@ -86,7 +133,9 @@ def rows_stage(
     one batch. A record the CSV grammar cannot read counts as a rejected
     row like one with a bad value. *aliases* are the inbox's heading
     renames; *dialect* overrides detection (``delimiter``, ``quotechar``,
-    ``header_line``). Raises
+    ``header_line``); *formats* are the declared ones (the importer's with
+    the inbox's on top), what they leave open is detected from the first
+    rows and recorded in the dialect under ``formats``. Raises
     :class:`~ingest.importers.base.FileRejected` for file-level problems.
     """
     result = StageResult()
@@ -106,14 +155,18 @@ def rows_stage(
             for i, heading in enumerate(source.header)
             if i not in indexes and heading.strip()
         ]
-        pick, clean = _picker(indexes), importer.clean
+        pick = _picker(indexes)
+        rows, decided = _formats_settle(
+            importer, formats or importer.formats, source.rows, indexes
+        )
+        clean = importer.clean
         widest = max(i for i in indexes if i is not None)
         staged = rejected = 0
         reported = False
         batch: list[tuple] = []
         append = batch.append
         # The hot loop: everything per row is inlined on purpose.
-        for line, fields in source.rows:
+        for line, fields in rows:
             try:
                 append((line, *clean(pick(fields))))
             except RowError as exc:
@@ -156,6 +209,8 @@ def rows_stage(
             del errors[max_errors:]
         result.total, result.rejected = staged + rejected, rejected
         result.dialect = source.described()
+        if decided:
+            result.dialect["formats"] = decided
         if reported:
             # A file read in one batch is done before anyone could look;
             # its task's own SUCCESS follows at once, without an extra write.

@@ -313,16 +313,28 @@ def _file_stage(
 ) -> StageResult:
     """Validate every row and stream the good ones into the staging table."""
     reporter = ProgressReporter(progress_sink, conf.progress_interval())
+    inbox, max_errors = row.inbox, conf.max_row_errors()
     with staging.writer() as write:
-        return rows_stage(
+        staged = rows_stage(
             importer=importer,
             path=path,
             write=write,
             progress=reporter,
-            max_errors=conf.max_row_errors(),
-            aliases=row.inbox.column_aliases if row.inbox else None,
-            dialect=row.inbox.dialect_overrides() if row.inbox else None,
+            max_errors=max_errors,
+            aliases=inbox.column_aliases if inbox else None,
+            dialect=inbox.dialect_overrides() if inbox else None,
+            formats=importer.formats_declared(
+                **(inbox.formats_overrides() if inbox else {})
+            ),
         )
+    with connection.cursor() as cursor:
+        unknown, kept = importer.lookups_reject(cursor, staging.table, limit=max_errors)
+    if unknown:
+        # Foreign keys no record has: rejected rows like any bad value.
+        staged.rejected += unknown
+        staged.errors[:] = sorted(staged.errors + kept, key=lambda e: e.line)
+        del staged.errors[max_errors:]
+    return staged
 
 
 def _share_check(row: InboxFile, staged: StageResult) -> None:

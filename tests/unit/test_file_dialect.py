@@ -45,6 +45,8 @@ def test_an_imported_file_records_what_was_detected_and_its_malformed_record(
         ],
         "repeated_headers": 0,
         "malformed": 1,
+        # Whole years only: the separators come from the site's language.
+        "formats": {"decimal": ".", "decimal_from": "language"},
     }
     rejection = row.rejections.get()
     assert (rejection.line, rejection.message) == (4, "unbalanced quote")

@@ -14,7 +14,7 @@ from django.test.utils import isolate_apps
 from ingest import checks as ingest_checks
 from ingest import services
 from ingest.checks import importers_check
-from ingest.importers import Column, Importer, Text, registry
+from ingest.importers import Column, Importer, Integer, Text, registry
 from ingest.models import InboxFile
 from tests.factories import drop, row_versions
 from tests.testapp.journal_importers import JournalsImporter
@@ -111,8 +111,9 @@ def problems(*importers: type[Importer], monkeypatch) -> dict[str, list[str]]:
 @isolate_apps("tests.testapp")
 def test_checks_refuse_broken_declarations_before_any_file_arrives(monkeypatch):
     class Plain(models.Model):
-        code = models.CharField(max_length=10)
-        label = models.CharField(max_length=10, unique=True)
+        # Neither field is required, so only E001-E006 are in question here.
+        code = models.CharField(max_length=10, default="")
+        label = models.CharField(max_length=10, unique=True, null=True)
 
         class Meta:
             app_label = "testapp"
@@ -180,6 +181,69 @@ def test_checks_refuse_broken_declarations_before_any_file_arrives(monkeypatch):
     assert "'name'" in found["ingest.E004"][0]
     assert "natural-key column 'label' is optional" in found["ingest.E005"][0]
     assert "no model and natural_key and no apply()" in found["ingest.E006"][0]
+
+
+@isolate_apps("tests.testapp")
+def test_checks_refuse_types_that_cannot_store_lookups_without_a_key_and_unfilled_fields(
+    monkeypatch,
+):
+    class Shelf(models.Model):  # noqa: DJ008
+        label = models.CharField(max_length=10)  # Not unique: nothing to look up by.
+
+        class Meta:
+            app_label = "testapp"
+
+    class Made(models.Model):  # noqa: DJ008
+        code = models.CharField(max_length=10, unique=True)
+        colour = models.CharField(max_length=10)  # Required, no default.
+
+        class Meta:
+            app_label = "testapp"
+
+    class Item(models.Model):  # noqa: DJ008
+        sku = models.CharField(max_length=10, unique=True)
+        price = models.DecimalField(max_digits=8, decimal_places=2)
+        shelf = models.ForeignKey(Shelf, on_delete=models.CASCADE, null=True)
+        made = models.ForeignKey(Made, on_delete=models.CASCADE, null=True)
+        weight = models.IntegerField()  # Required, no default.
+
+        class Meta:
+            app_label = "testapp"
+
+    class Broken(Importer):
+        name = "broken"
+        model = Item
+        natural_key = ("sku",)
+        columns = (
+            Column("sku"),
+            Column("price", type=Text(20)),
+            Column("shelf"),
+            Column("made", create=True),
+        )
+
+    class Fine(Importer):
+        name = "fine"
+        model = Item
+        natural_key = ("sku",)
+        columns = (
+            Column("sku"),
+            Column("price"),
+            Column("shelf", type=Integer(1, 10**9)),  # The id itself.
+            Column("weight"),
+        )
+
+    found = problems(Broken, monkeypatch=monkeypatch)
+    assert sorted(found) == ["ingest.E007", "ingest.E008", "ingest.E009"]
+    assert found["ingest.E007"] == [
+        "tests.unit.test_importer_framework.test_checks_refuse_types_that_cannot_"
+        "store_lookups_without_a_key_and_unfilled_fields.<locals>.Broken: column "
+        "'price' is a Text, which cannot store into 'price' (a DecimalField)."
+    ]
+    assert "testapp.Shelf has no one unique field" in found["ingest.E008"][0]
+    assert len(found["ingest.E009"]) == 2
+    assert any("colour need a value" in m for m in found["ingest.E009"])
+    assert any("weight need a value" in m for m in found["ingest.E009"])
+    assert problems(Fine, monkeypatch=monkeypatch) == {}
 
 
 @pytest.mark.parametrize("listed", [None, TEST_IMPORTERS], ids=["discovered", "test"])

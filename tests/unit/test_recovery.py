@@ -208,6 +208,8 @@ def test_the_stage_result_records_everything_detected(tmp_path):
         ],
         "repeated_headers": 0,
         "malformed": 0,
+        # Whole years only: the separators come from the site's language.
+        "formats": {"decimal": ".", "decimal_from": "language"},
     }
 
 
