@@ -55,6 +55,22 @@ class InboxAdmin(admin.ModelAdmin):
             },
         ),
         (
+            _("Dates, numbers and yes/no"),
+            {
+                "description": _(
+                    "How this inbox's files write values; blank = as the "
+                    "importer declares, else detected from each file (the "
+                    "choice is shown on the file's page)."
+                ),
+                "fields": [
+                    ("date_order", "time_zone"),
+                    ("decimal_separator", "thousands_separator"),
+                    ("true_words", "false_words"),
+                    "null_tokens",
+                ],
+            },
+        ),
+        (
             _("Telling people"),
             {"fields": ["notify_emails", "language", "webhook_url", "webhook_secret"]},
         ),

@@ -1,5 +1,7 @@
 """Forms of the dashboard and admin: upload, filters, inboxes, re-import."""
 
+import zoneinfo
+
 from django import forms
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import UploadedFile
@@ -237,6 +239,13 @@ class InboxForm(forms.ModelForm):
             "column_aliases",
             "min_file_age",
             "max_reject_rate",
+            "date_order",
+            "time_zone",
+            "decimal_separator",
+            "thousands_separator",
+            "true_words",
+            "false_words",
+            "null_tokens",
             "notify_emails",
             "language",
             "webhook_url",
@@ -318,6 +327,15 @@ class InboxForm(forms.ModelForm):
                 % {"unknown": ", ".join(unknown), "columns": ", ".join(sorted(columns))}
             )
         return aliases
+
+    def clean_time_zone(self) -> str:
+        name = self.cleaned_data["time_zone"].strip()
+        if name and name not in zoneinfo.available_timezones():
+            raise ValidationError(
+                _("Unknown time zone %(zone)s; use a name like Europe/Kyiv."),
+                params={"zone": name},
+            )
+        return name
 
     def clean_max_reject_rate(self) -> float | None:
         rate = self.cleaned_data.get("max_reject_rate")

@@ -204,6 +204,65 @@ class Inbox(models.Model):
             "site's (DJANGO_LANGUAGE_CODE)."
         ),
     )
+    # How files write dates, numbers, booleans and blanks; blank = the
+    # importer's declaration, else detected per file (see importers.formats).
+    date_order = models.CharField(
+        _("date order"),
+        max_length=3,
+        blank=True,
+        choices=[
+            ("DMY", _("day.month.year (25.11.2026)")),
+            ("MDY", _("month/day/year (11/25/2026)")),
+            ("YMD", _("year-month-day (2026-11-25)")),
+        ],
+        help_text=_("Blank = as the importer says, else detected from the file."),
+    )
+    decimal_separator = models.CharField(
+        _("decimal separator"),
+        max_length=1,
+        blank=True,
+        choices=[(",", _("comma (12,5)")), (".", _("dot (12.5)"))],
+        help_text=_("Blank = as the importer says, else detected from the file."),
+    )
+    thousands_separator = models.CharField(
+        _("thousands separator"),
+        max_length=1,
+        blank=True,
+        help_text=_(
+            "Besides spaces, which always group digits; blank = the one the "
+            "decimal separator leaves."
+        ),
+    )
+    true_words = models.CharField(
+        _("words for yes"),
+        max_length=200,
+        blank=True,
+        help_text=_("Comma-separated, e.g. так, yes, 1; blank = the usual ones."),
+    )
+    false_words = models.CharField(
+        _("words for no"),
+        max_length=200,
+        blank=True,
+        help_text=_("Comma-separated, e.g. ні, no, 0; blank = the usual ones."),
+    )
+    null_tokens = models.CharField(
+        _("values meaning blank"),
+        max_length=200,
+        blank=True,
+        help_text=_(
+            "Comma-separated, e.g. N/A, NULL, -; blank = the usual ones. Text "
+            "columns treat only an empty value as blank."
+        ),
+    )
+    time_zone = models.CharField(
+        _("time zone"),
+        max_length=64,
+        blank=True,
+        help_text=_(
+            "Of times written without an offset, e.g. Europe/Kyiv; blank = "
+            "the site's (TIME_ZONE)."
+        ),
+    )
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
     #: Set by every finished scan (one UPDATE); /readyz and /metrics read it.
     last_scanned_at = models.DateTimeField(_("last scanned"), null=True, blank=True)
@@ -245,6 +304,24 @@ class Inbox(models.Model):
             "header_line": self.header_line,
         }
         return {key: value for key, value in overrides.items() if value}
+
+    def formats_overrides(self) -> dict:
+        """Return the formats staff set on this inbox (blank ones left out).
+
+        With its language, which decides what a file's sample leaves open.
+        """
+        from django.conf import settings
+
+        return {
+            "date_order": self.date_order,
+            "decimal": self.decimal_separator,
+            "thousands": self.thousands_separator,
+            "true_words": self.true_words,
+            "false_words": self.false_words,
+            "null_tokens": self.null_tokens,
+            "time_zone": self.time_zone,
+            "language": self.language or settings.LANGUAGE_CODE,
+        }
 
     def recipients(self) -> list[str]:
         """Return who hears about this inbox's files; [] = the global default."""

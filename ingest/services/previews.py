@@ -170,6 +170,7 @@ def _preview_run(
         encoding=staged.encoding,
         delimiter=staged.delimiter,
         ignored_columns=staged.extra_columns,
+        formats=staged.dialect.get("formats", {}),
         seconds=round(time.monotonic() - started, 3),
     )
     return result, staged
@@ -178,7 +179,7 @@ def _preview_run(
 def _header_mapping(
     importer: Importer, path: Path, aliases: dict | None
 ) -> list[list[str]]:
-    """Return ``[file heading, dataset column]`` pairs; "" = not in the file."""
+    """Return ``[file heading, dataset column, its type]``; "" = not in the file."""
     with csv_open(path, encoding=importer.encoding) as source:
         header = source.header
     indexes = importer.column_indexes(header, aliases)
@@ -186,6 +187,7 @@ def _header_mapping(
         [
             header[index].replace("\ufeff", "").strip() if index is not None else "",
             c.name,
+            c.type.describe(),
         ]
         for c, index in zip(importer.columns, indexes, strict=True)
     ]

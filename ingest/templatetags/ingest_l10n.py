@@ -17,3 +17,11 @@ def grouped(value):
     if value is None or value == "":
         return value
     return formats.number_format(value, use_l10n=True, force_grouping=True)
+
+
+@register.filter
+def formats_read(decided):
+    """Return how a file's dates and numbers were read, in the reader's language."""
+    from ..importers.formats import formats_summary
+
+    return formats_summary(decided or {})

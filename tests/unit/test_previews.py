@@ -11,6 +11,7 @@ import pytest
 from django.utils import timezone
 
 from ingest import services
+from ingest.importers import next_year
 from ingest.models import Inbox, InboxFile, RowRejection
 from tests.factories import default_inbox, drop, hold_lock_elsewhere, journals_csv
 from tests.testapp.models import Journal, Publisher
@@ -73,11 +74,12 @@ def test_a_preview_counts_new_updated_unchanged_and_rejected_rows(journals, publ
     assert preview["refusal"] == ""
     assert preview["dataset"] == "journals" and preview["chosen_by"] == "header"
     assert preview["mapping"] == [
-        ["issn", "issn"],
-        ["title", "title"],
-        ["year", "year"],
-        ["", "publisher"],
+        ["issn", "issn", "text(9)"],
+        ["title", "title", "text(200)"],
+        ["year", "year", f"integer(1600..{next_year()})"],
+        ["", "publisher", "text(100)"],
     ]
+    assert preview["formats"] == {"decimal": ".", "decimal_from": "language"}
     assert preview["columns"] == ["issn", "title", "year", "publisher"]
     assert preview["rows"][0] == [2, "0028-0836", "Nature", 1869, ""]
     assert len(preview["rows"]) == 4
