@@ -5,30 +5,61 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('testapp', '0002_publisher'),
+        ("testapp", "0002_publisher"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Category',
+            name="Category",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=100, unique=True)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True,
+                        primary_key=True,
+                        serialize=False,
+                        verbose_name="ID",
+                    ),
+                ),
+                ("name", models.CharField(max_length=100, unique=True)),
             ],
         ),
         migrations.CreateModel(
-            name='PriceItem',
+            name="PriceItem",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('sku', models.CharField(max_length=32, unique=True)),
-                ('name', models.CharField(max_length=200)),
-                ('price', models.DecimalField(decimal_places=2, max_digits=12)),
-                ('currency', models.CharField(choices=[('UAH', 'hryvnia'), ('USD', 'US dollar'), ('EUR', 'euro')], max_length=3)),
-                ('valid_from', models.DateField()),
-                ('in_stock', models.BooleanField()),
-                ('category', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, to='testapp.category')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True,
+                        primary_key=True,
+                        serialize=False,
+                        verbose_name="ID",
+                    ),
+                ),
+                ("sku", models.CharField(max_length=32, unique=True)),
+                ("name", models.CharField(max_length=200)),
+                ("price", models.DecimalField(decimal_places=2, max_digits=12)),
+                (
+                    "currency",
+                    models.CharField(
+                        choices=[
+                            ("UAH", "hryvnia"),
+                            ("USD", "US dollar"),
+                            ("EUR", "euro"),
+                        ],
+                        max_length=3,
+                    ),
+                ),
+                ("valid_from", models.DateField()),
+                ("in_stock", models.BooleanField()),
+                (
+                    "category",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        to="testapp.category",
+                    ),
+                ),
             ],
         ),
     ]
