@@ -502,7 +502,7 @@ class Importer:
                             ),
                             column=", ".join(columns),
                             value=", ".join(repr(str(v)) for v in values),
-                            model=group.model._meta.object_name,
+                            model=str(group.model._meta.verbose_name),
                             field=", ".join(t.name for _c, t in group.parts),
                         ),
                         [str(v) for v in values],

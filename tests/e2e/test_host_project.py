@@ -12,6 +12,8 @@ The virtualenv is cached between runs (``INGEST_HOST_VENV``, default
 from the checkout every run.
 """
 
+import datetime
+import decimal
 import os
 import re
 import subprocess
@@ -33,6 +35,19 @@ VENV = Path(
     )
 )
 SECTION = "## Add to an existing Django project"
+#: The README's partner file with an unknown category, an unknown currency
+#: and a word that is neither yes nor no after its two rows, then enough
+#: good rows that three bad ones stay under INGEST_MAX_REJECT_RATE (10 %).
+PRICE_LIST = (
+    "Артикул;Назва;Ціна;Валюта;Діє з;В наявності;Категорія\n"
+    "BK-001;Кобзар;1 037,01;UAH;25.11.2026;так;Книги\n"
+    "BK-002;Енеїда;249,50;USD;01.12.2026;ні;Книги\n"
+    "TY-001;Дзиґа;99,00;UAH;01.12.2026;так;Іграшки\n"
+    "BK-003;Intermezzo;120,00;XYZ;01.12.2026;так;Книги\n"
+    "BK-004;Лісова пісня;80,00;UAH;01.12.2026;можливо;Книги\n"
+) + "".join(
+    f"MG-{n:03};Журнал {n};1 0{n:02},5;EUR;13.12.2026;ні;Книги\n" for n in range(28)
+)
 
 
 def readme_blocks() -> dict[str, str]:
@@ -112,12 +127,15 @@ def test_a_fresh_project_imports_its_own_model_through_worker_and_beat(
     venv_python, host_database, services_factory, tmp_path
 ):
     blocks = readme_blocks()
+    readme = (ROOT / "README.md").read_text(encoding="utf-8").split(SECTION, 1)[1]
+    example = readme.split("```text\n", 1)[1].split("```", 1)[0]
+    assert PRICE_LIST.startswith(example), "the README's partner file is the test's"
     assert {
         "yourproject/settings.py",
         "yourproject/urls.py",
         "yourproject/celery.py",
-        "journals/models.py",
-        "journals/importers.py",
+        "prices/models.py",
+        "prices/importers.py",
     } <= set(blocks)
     bin_dir = venv_python.parent
     project = tmp_path / "site"
@@ -131,7 +149,7 @@ def test_a_fresh_project_imports_its_own_model_through_worker_and_beat(
     }
     env["PATH"] = f"{bin_dir}:{env.get('PATH', '')}"
     run([bin_dir / "django-admin", "startproject", "yourproject", project], ROOT, env)
-    run([venv_python, "manage.py", "startapp", "journals"], project, env)
+    run([venv_python, "manage.py", "startapp", "prices"], project, env)
     for path, code in blocks.items():
         target = project / path
         if path.endswith("settings.py"):
@@ -159,9 +177,11 @@ def test_a_fresh_project_imports_its_own_model_through_worker_and_beat(
     )
     assert str(VENV) in where and str(ROOT) not in where, where
     run([venv_python, "manage.py", "check"], project, env)
-    run([venv_python, "manage.py", "makemigrations", "journals"], project, env)
+    run([venv_python, "manage.py", "makemigrations", "prices"], project, env)
     run([venv_python, "manage.py", "migrate"], project, env)
     run([venv_python, "manage.py", "ingest_setup"], project, env)
+    with psycopg.connect(**db) as conn:
+        conn.execute("INSERT INTO prices_category (name) VALUES ('Книги')")
 
     group = services_factory(env)
     celery = [str(bin_dir / "celery"), "-A", "yourproject"]
@@ -173,26 +193,69 @@ def test_a_fresh_project_imports_its_own_model_through_worker_and_beat(
     beat.wait_for_log("beat: Starting...")
     inbox = project / "inbox"
     partial = inbox / ".export.csv.part"
-    partial.write_text(
-        "ISSN,Journal,Year\n0028-0836,Nature,1869\n0036-8075,Science,\n",
-        encoding="utf-8",
-    )
+    # A partner's export: Windows-1251, semicolons, Ukrainian numbers and dates.
+    partial.write_bytes(PRICE_LIST.encode("cp1251"))
     partial.rename(inbox / "export.csv")
 
     def ledger() -> tuple | None:
         with psycopg.connect(**db) as conn:
             row = conn.execute(
-                "SELECT state, importer, importer_chosen_by, rows_imported"
-                " FROM ingest_inboxfile WHERE name = 'export.csv'"
+                "SELECT state, importer, importer_chosen_by, rows_imported,"
+                " rows_rejected, id FROM ingest_inboxfile WHERE name = 'export.csv'"
             ).fetchone()
         return row if row and row[0] in ("done", "failed") else None
 
     state = wait_until(ledger, 90, 0.5, message="export.csv imported", services=group)
-    assert state == ("done", "journals", "header", 2)
+    assert state[:5] == ("done", "prices", "header", 30, 3)
     with psycopg.connect(**db) as conn:
-        journals = conn.execute(
-            "SELECT issn, title, year FROM journals_journal ORDER BY issn"
+        items = conn.execute(
+            "SELECT i.sku, i.name, i.price, i.currency, i.valid_from, i.in_stock,"
+            " c.name FROM prices_priceitem i JOIN prices_category c"
+            " ON c.id = i.category_id WHERE i.sku IN ('BK-001', 'BK-002', 'MG-027')"
+            " ORDER BY i.sku"
         ).fetchall()
-    assert journals == [("0028-0836", "Nature", 1869), ("0036-8075", "Science", None)]
+        reasons = conn.execute(
+            'SELECT line, "column", message FROM ingest_rowrejection WHERE file_id = %s'
+            " ORDER BY line",
+            [state[5]],
+        ).fetchall()
+    assert items == [
+        (
+            "BK-001",
+            "Кобзар",
+            decimal.Decimal("1037.01"),
+            "UAH",
+            datetime.date(2026, 11, 25),
+            True,
+            "Книги",
+        ),
+        (
+            "BK-002",
+            "Енеїда",
+            decimal.Decimal("249.50"),
+            "USD",
+            datetime.date(2026, 12, 1),
+            False,
+            "Книги",
+        ),
+        (
+            "MG-027",
+            "Журнал 27",
+            decimal.Decimal("1027.50"),
+            "EUR",
+            datetime.date(2026, 12, 13),
+            False,
+            "Книги",
+        ),
+    ]
+    assert [(line, column) for line, column, _ in reasons] == [
+        (4, "category"),
+        (5, "currency"),
+        (6, "in_stock"),
+    ]
+    texts = [message for _, _, message in reasons]
+    assert "category" in texts[0] and "Іграшки" in texts[0], texts
+    assert "currency" in texts[1] and "XYZ" in texts[1], texts
+    assert "in_stock" in texts[2] and "можливо" in texts[2], texts
     archived = list((project / "archive").rglob("*-export.csv"))
     assert len(archived) == 1
