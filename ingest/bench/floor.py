@@ -25,8 +25,9 @@ def floor_load(path: Path, importer: Importer) -> dict[str, float]:
     importer's own staging columns, in the order of its header.
     """
     table = "ingest_bench_floor"
-    names = [name for name, _type in importer.staging_columns]
-    typed = ", ".join(f"{name} {sql}" for name, sql in importer.staging_columns)
+    quote = connection.ops.quote_name
+    names = [quote(name) for name, _type in importer.staging_columns]
+    typed = ", ".join(f"{quote(n)} {sql}" for n, sql in importer.staging_columns)
     with transaction.atomic(), connection.cursor() as cursor:
         started = time.monotonic()
         if connection.vendor == "postgresql":

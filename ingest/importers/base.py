@@ -17,7 +17,7 @@ from typing import ClassVar
 
 from django.conf import settings
 from django.core.exceptions import FieldDoesNotExist
-from django.db import models
+from django.db import connection, models
 from django.utils.translation import gettext_noop
 
 from ..reasons import Joined, Reason
@@ -193,8 +193,9 @@ class LookupGroup:
 
     def on(self, alias: str, staged: str) -> str:
         """Return the join condition of target *alias* to staged rows *staged*."""
+        quote = connection.ops.quote_name
         return " AND ".join(
-            f"{alias}.{target.column} = {staged}.{column}"
+            f"{alias}.{quote(target.column)} = {staged}.{quote(column)}"
             for column, target in self.parts
         )
 
@@ -476,21 +477,27 @@ class Importer:
         refuse nothing.
         """
         count, kept = 0, []
+        quote = connection.ops.quote_name
         for group in self.lookup_groups(sorted(self.present)):
             if group.create:
                 continue
-            table = group.model._meta.db_table
+            table = quote(group.model._meta.db_table)
             columns = [column for column, _target in group.parts]
-            where = " AND ".join(f"{staging_table}.{c} IS NOT NULL" for c in columns)
+            where = " AND ".join(
+                f"{staging_table}.{quote(c)} IS NOT NULL" for c in columns
+            )
             where += (
                 f" AND NOT EXISTS (SELECT 1 FROM {table} AS t"
                 f" WHERE {group.on('t', staging_table)})"
             )
+            staged = [name for name, _type in self.staging_columns]
             cursor.execute(
-                f"SELECT line, {', '.join(columns)} FROM {staging_table}"
+                f"SELECT line, {', '.join(map(quote, staged))} FROM {staging_table}"
                 f" WHERE {where} ORDER BY line LIMIT {int(limit)}"
             )
-            for line, *values in cursor.fetchall():
+            for line, *row in cursor.fetchall():
+                as_read = dict(zip(staged, row, strict=True))
+                values = [as_read[column] for column in columns]
                 kept.append(
                     RejectedRow(
                         line,
@@ -505,7 +512,8 @@ class Importer:
                             model=str(group.model._meta.verbose_name),
                             field=", ".join(t.name for _c, t in group.parts),
                         ),
-                        [str(v) for v in values],
+                        # The row as staged: every column, not only the key.
+                        ["" if v is None else str(v) for v in row],
                     )
                 )
             cursor.execute(f"DELETE FROM {staging_table} WHERE {where}")
@@ -520,14 +528,16 @@ class Importer:
         cannot deadlock each other; only the key fields are written, the
         rest take their database defaults.
         """
+        quote = connection.ops.quote_name
         for group in self.lookup_groups(sorted(self.present)):
             if not group.create:
                 continue
-            columns = [column for column, _target in group.parts]
-            targets = [target.column for _column, target in group.parts]
+            columns = [quote(column) for column, _target in group.parts]
+            targets = [quote(target.column) for _column, target in group.parts]
             present = " AND ".join(f"{c} IS NOT NULL" for c in columns)
+            table = quote(group.model._meta.db_table)
             cursor.execute(
-                f"INSERT INTO {group.model._meta.db_table} ({', '.join(targets)})"
+                f"INSERT INTO {table} ({', '.join(targets)})"
                 f" SELECT DISTINCT {', '.join(columns)} FROM {staging_table}"
                 f" WHERE {present} ORDER BY {', '.join(columns)}"
                 f" ON CONFLICT ({', '.join(targets)}) DO NOTHING"
@@ -549,6 +559,7 @@ class Importer:
                 f"{type(self).__name__} declares no model/natural_key; override apply."
             )
         meta = self.model._meta
+        quote = connection.ops.quote_name
         present = [c for c in self.columns if c.name in self.present]
         groups = self.lookup_groups([c.name for c in present])
         looked_up = {column: g for g in groups for column, _t in g.parts}
@@ -561,16 +572,18 @@ class Importer:
                 continue
             field_name, _ = column.field_path
             target[column.name] = meta.get_field(field_name).column
-            select.append(f"s.{column.name}")
-            pairs.append((target[column.name], column.name))
+            select.append(f"s.{quote(column.name)}")
+            pairs.append((target[column.name], quote(column.name)))
         for number, group in enumerate(groups):
             alias, fk = f"k{number}", group.field
             joins.append(
-                f"LEFT JOIN {group.model._meta.db_table} AS {alias}"
+                f"LEFT JOIN {quote(group.model._meta.db_table)} AS {alias}"
                 f" ON {group.on(alias, 's')}"
             )
-            select.append(f"{alias}.{fk.target_field.column} AS {fk.column}")
-            pairs.append((fk.column, fk.column))
+            select.append(
+                f"{alias}.{quote(fk.target_field.column)} AS {quote(fk.column)}"
+            )
+            pairs.append((fk.column, quote(fk.column)))
         final = f"{staging_table}_final"
         distinct = upsert.latest_rows(
             cursor,
@@ -582,7 +595,7 @@ class Importer:
         )
         return upsert.rows_upsert(
             cursor,
-            table=meta.db_table,
+            table=quote(meta.db_table),
             final=final,
             columns=pairs,
             key=list(dict.fromkeys(target[name] for name in self.natural_key)),

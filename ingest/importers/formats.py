@@ -65,6 +65,8 @@ class Formats:
         for key in ("true_words", "false_words", "null_tokens"):
             if key in given and isinstance(given[key], str):
                 given[key] = words_split(given[key])
+            elif key in given:  # Declared in code: compared case-insensitively.
+                given[key] = tuple(word.strip().casefold() for word in given[key])
         return dataclasses.replace(self, **given)
 
     @property

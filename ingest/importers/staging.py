@@ -88,9 +88,12 @@ class Staging:
 
     def __init__(self, importer: Importer, table: str | None = None) -> None:
         self.importer = importer
+        quote = connection.ops.quote_name
         self.columns = ["line", *(name for name, _type in importer.staging_columns)]
+        #: The columns as SQL names them: a column may be called "order".
+        self.quoted = ", ".join(map(quote, self.columns))
         self.definition = ", ".join(
-            ["line INTEGER", *(f"{n} {t}" for n, t in importer.staging_columns)]
+            ["line INTEGER", *(f"{quote(n)} {t}" for n, t in importer.staging_columns)]
         )
         digest = hashlib.sha1(self.definition.encode(), usedforsecurity=False)
         self.table = table or f"ingest_stage_{digest.hexdigest()[:12]}"
@@ -144,7 +147,7 @@ class Staging:
 
     @contextlib.contextmanager
     def _copy_writer(self) -> Iterator[WriteFn]:
-        columns, width = ", ".join(self.columns), len(self.columns)
+        columns, width = self.quoted, len(self.columns)
         with (
             connection.cursor() as cursor,
             cursor.cursor.copy(f"COPY {self.table} ({columns}) FROM STDIN") as copy,
@@ -158,7 +161,7 @@ class Staging:
     @contextlib.contextmanager
     def _batch_writer(self) -> Iterator[WriteFn]:
         placeholders = ", ".join(["%s"] * len(self.columns))
-        columns = ", ".join(self.columns)
+        columns = self.quoted
         sql = f"INSERT INTO {self.table} ({columns}) VALUES ({placeholders})"
         # In autocommit mode each inserted row would be a transaction of its
         # own; one per batch is far cheaper. A plain (deferred) BEGIN on

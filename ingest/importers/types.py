@@ -566,27 +566,33 @@ class DateTime(ValueType):
         as_utc = use_tz and not connection.features.supports_timezones
         nulls = frozenset(formats.null_tokens) | {""}
 
+        def refused(value: str) -> RowError:
+            return _refuse(
+                name,
+                gettext_noop(
+                    "%(column)s %(value)s is not a date and time (they "
+                    "read here like %(example)s 14:05)"
+                ),
+                value=repr(value),
+                example=_order_example(order),
+            )
+
         def parse(value: str) -> datetime.datetime | None:
             value = value.strip()
             stamp = _datetime_parts(value, order) or _excel(value)
             if stamp is None:
                 if (blank or not value) and value.casefold() in nulls:
                     return _blank(name, blank)
-                raise _refuse(
-                    name,
-                    gettext_noop(
-                        "%(column)s %(value)s is not a date and time (they "
-                        "read here like %(example)s 14:05)"
-                    ),
-                    value=repr(value),
-                    example=_order_example(order),
-                )
+                raise refused(value)
             if stamp.tzinfo is None:
                 stamp = stamp.replace(tzinfo=zone)
-            if not use_tz:
-                return stamp.astimezone(zone).replace(tzinfo=None)
-            if as_utc:
-                return stamp.astimezone(datetime.UTC).replace(tzinfo=None)
+            try:
+                if not use_tz:
+                    return stamp.astimezone(zone).replace(tzinfo=None)
+                if as_utc:
+                    return stamp.astimezone(datetime.UTC).replace(tzinfo=None)
+            except OverflowError:  # 0001-01-01 00:00+05:00 has no UTC time.
+                raise refused(value) from None
             return stamp
 
         return parse

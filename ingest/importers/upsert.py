@@ -12,10 +12,14 @@ and by importers that write several tables (the catalogue's books):
    (``IS DISTINCT FROM``), so a file imported twice changes nothing.
 
 Both run on PostgreSQL and SQLite; table and column names come from model
-metadata and importer declarations, never from a file.
+metadata and importer declarations, never from a file, and are quoted here
+(a column may be called ``order``); expressions given in *select* and the
+source side of *columns* are the caller's to quote.
 """
 
 from collections.abc import Sequence
+
+from django.db import connection
 
 
 class UpsertCounts(tuple):
@@ -47,10 +51,11 @@ def latest_rows(
     *select* lists the expressions kept (``s.title``, ``a.id AS author_id``),
     *join* an optional ``JOIN … ON …`` against the staged rows ``s``.
     """
+    partition = ", ".join(map(connection.ops.quote_name, key))
     cursor.execute(f"DROP TABLE IF EXISTS {final}")
     cursor.execute(
         f"CREATE TEMP TABLE {final} AS SELECT {', '.join(select)} FROM ("
-        f" SELECT *, ROW_NUMBER() OVER (PARTITION BY {', '.join(key)}"
+        f" SELECT *, ROW_NUMBER() OVER (PARTITION BY {partition}"
         f" ORDER BY line DESC) AS rn FROM {staging}) AS s {join} WHERE s.rn = 1"
     )
     if cursor.rowcount is not None and cursor.rowcount >= 0:
@@ -76,6 +81,9 @@ def rows_upsert(
     whether or not a value changed; ``changed`` says how many did (the
     statement's row count holds the inserted and the rewritten rows).
     """
+    quote = connection.ops.quote_name
+    columns = [(quote(target), src) for target, src in columns]
+    key = [quote(target) for target in key]
     source = dict(columns)
     on_key = " AND ".join(f"t.{target} = f.{source[target]}" for target in key)
     cursor.execute(f"SELECT COUNT(*) FROM {final} AS f JOIN {table} AS t ON {on_key}")

@@ -197,7 +197,7 @@ def _staged_first(staging: Staging) -> list[list]:
     """Return the first staged rows (line first), as JSON-safe values."""
     with connection.cursor() as cursor:
         cursor.execute(
-            f"SELECT {', '.join(staging.columns)} FROM {staging.table}"
+            f"SELECT {staging.quoted} FROM {staging.table}"
             f" ORDER BY line LIMIT {PREVIEW_ROWS}"
         )
         return [

@@ -5,6 +5,7 @@ Its example of a type of one's own runs as written, through an importer's
 """
 
 import re
+import runpy
 from pathlib import Path
 
 import pytest
@@ -21,10 +22,11 @@ def section() -> str:
     return text.split(SECTION, 1)[1].split("\n## ", 1)[0]
 
 
-def test_the_type_of_ones_own_example_cleans_and_refuses():
+def test_the_type_of_ones_own_example_cleans_and_refuses(tmp_path):
     code = re.search(r"```python\n(.*?)```", section(), re.S)[1]
-    namespace: dict = {}
-    exec(compile(code, "README.md", "exec"), namespace)
+    example = tmp_path / "isbn.py"
+    example.write_text(code, encoding="utf-8")
+    namespace = runpy.run_path(str(example))
 
     class Books(Importer):
         name = "readme-isbn"
