@@ -35,6 +35,8 @@ DEFAULTS: dict[str, Any] = {
     "INGEST_PROGRESS_INTERVAL": 0.5,
     "INGEST_MAX_REJECT_RATE": 0.10,
     "INGEST_MAX_FILE_SIZE": 2 * 1024**3,
+    "INGEST_MAX_UNCOMPRESSED_BYTES": 2 * 1024**3,
+    "INGEST_MAX_COMPRESSION_RATIO": 200,
     "INGEST_MAX_ROW_ERRORS": 10_000,
     "INGEST_CSV_ENCODING": "",
     "INGEST_CSV_ENCODINGS": [
@@ -121,6 +123,16 @@ def max_reject_rate() -> float:
 def max_file_size() -> int:
     """Return the largest inbox file imported, in bytes."""
     return int(setting("INGEST_MAX_FILE_SIZE"))
+
+
+def max_uncompressed_bytes() -> int:
+    """Return the most a compressed file's content may inflate to, in bytes."""
+    return int(setting("INGEST_MAX_UNCOMPRESSED_BYTES"))
+
+
+def max_compression_ratio() -> int:
+    """Return how many times its size a compressed file may inflate."""
+    return int(setting("INGEST_MAX_COMPRESSION_RATIO"))
 
 
 def max_row_errors() -> int:

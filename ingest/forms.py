@@ -9,7 +9,7 @@ from django.core.files.uploadhandler import FileUploadHandler, StopUpload
 from django.utils import formats
 from django.utils.translation import gettext_lazy as _
 
-from . import conf, services
+from . import conf, filekinds, services
 from .importers import importer_names
 from .languages import language_choices
 from .models import Inbox, InboxFile
@@ -71,7 +71,8 @@ class MultipleFileField(forms.FileField):
     """A file field that takes one or several files under one name."""
 
     def __init__(self, *args, **kwargs) -> None:
-        kwargs.setdefault("widget", MultipleFileInput(attrs={"accept": ".csv"}))
+        accept = filekinds.accept_attribute()
+        kwargs.setdefault("widget", MultipleFileInput(attrs={"accept": accept}))
         super().__init__(*args, **kwargs)
 
     def clean(self, data, initial=None) -> list[UploadedFile]:
@@ -92,7 +93,10 @@ class UploadForm(forms.Form):
 
     file = MultipleFileField(
         label=_("CSV files"),
-        help_text=_("One or several .csv files, or drop them here."),
+        help_text=_(
+            "One or several .csv files (also compressed: .csv.gz, .csv.bz2, "
+            ".csv.xz), or drop them here."
+        ),
     )
     importer = forms.ChoiceField(
         label=_("Dataset"),
@@ -112,10 +116,10 @@ class UploadForm(forms.Form):
         limit = conf.max_upload_size()
         errors = []
         for upload in self.cleaned_data["file"]:
-            if not upload.name.lower().endswith(".csv"):
+            if not filekinds.is_readable(upload.name):
                 errors.append(
-                    _("%(name)s: not a .csv file; only CSV files are imported.")
-                    % {"name": upload.name}
+                    _("%(name)s: not a file this service reads (it reads %(kinds)s).")
+                    % {"name": upload.name, "kinds": filekinds.kinds_text()}
                 )
             elif upload.size > limit:
                 errors.append(

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from django.utils.translation import gettext_noop
 
+from . import filekinds
 from .reasons import Reason
 
 #: Name endings of files still being written by some tool; never taken.
@@ -27,11 +28,13 @@ class FoundFile:
 
 
 def is_candidate_name(name: str) -> bool:
-    """Return True for ``*.csv`` names (any case) that are not hidden or temporary."""
-    lowered = name.lower()
-    if name.startswith(".") or lowered.endswith(TEMPORARY_SUFFIXES):
-        return False
-    return lowered.endswith(".csv")
+    """Return True for names that are not hidden or temporary.
+
+    Every such file gets a ledger row: one the reader takes
+    (:func:`~ingest.filekinds.is_readable`) is imported, any other is
+    refused with a reason, never silently left in the inbox.
+    """
+    return not (name.startswith(".") or name.lower().endswith(TEMPORARY_SUFFIXES))
 
 
 def inbox_list(inbox: Path) -> Iterator[FoundFile]:
@@ -82,6 +85,8 @@ def _found(path: Path, info: os.stat_result) -> FoundFile | None:
         return None
     elif not stat.S_ISREG(info.st_mode):
         refused = Reason(gettext_noop("Refused: not a regular file."))
+    elif not filekinds.is_readable(path.name):
+        refused = filekinds.unreadable_reason(path.name)
     return FoundFile(
         path=path,
         name=path.name,

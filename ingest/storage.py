@@ -7,7 +7,6 @@ each other, and a crash at any line leaves the file under at least one name.
 
 import datetime
 import errno
-import hashlib
 import os
 import shutil
 import uuid
@@ -15,7 +14,7 @@ from pathlib import Path
 
 from django.utils import timezone
 
-from . import conf
+from . import conf, filekinds
 
 #: Where files wait between the inbox and their final folder, per inbox.
 PROCESSING_DIRNAME = ".processing"
@@ -75,12 +74,12 @@ def _copy_into_place(src: Path, dst: Path) -> None:
 
 
 def sha256_file(path: Path) -> str:
-    """Return the hex SHA-256 of a file's content, reading it in chunks."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        while chunk := handle.read(1 << 20):
-            digest.update(chunk)
-    return digest.hexdigest()
+    """Return the hex SHA-256 of a file's content, reading it in chunks.
+
+    Of the decompressed content for a compressed file (``.csv.gz``), so the
+    same data compressed or not is one content, a duplicate.
+    """
+    return filekinds.content_sha256(path)
 
 
 def processing_dir(inbox: Path) -> Path:

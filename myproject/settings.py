@@ -251,6 +251,10 @@ INGEST_PROGRESS_INTERVAL = env.float("INGEST_PROGRESS_INTERVAL", default=0.5)
 INGEST_MAX_REJECT_RATE = env.float("INGEST_MAX_REJECT_RATE", default=0.10)
 #: Larger inbox files are refused unread, in bytes (default 2 GiB).
 INGEST_MAX_FILE_SIZE = env.int("INGEST_MAX_FILE_SIZE", default=2 * 1024**3)
+INGEST_MAX_UNCOMPRESSED_BYTES = env.int(
+    "INGEST_MAX_UNCOMPRESSED_BYTES", default=2 * 1024**3
+)
+INGEST_MAX_COMPRESSION_RATIO = env.int("INGEST_MAX_COMPRESSION_RATIO", default=200)
 #: Rejected rows kept per file for people to see; the count stays exact.
 INGEST_MAX_ROW_ERRORS = env.int("INGEST_MAX_ROW_ERRORS", default=10_000)
 #: Encoding of every CSV ("cp1251", …); empty = detect per file.

@@ -27,7 +27,7 @@ from pathlib import Path
 import charset_normalizer
 from django.utils.translation import gettext_noop
 
-from .. import conf
+from .. import conf, filekinds
 from ..reasons import Reason
 from .base import FileRejected, RejectedRow, raw_fields_cap
 from .dialect import (
@@ -70,6 +70,21 @@ class _CountingReader(io.RawIOBase):
 
     def readable(self) -> bool:
         return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        # A decompressor rewinds the file it reads; the count follows it.
+        self.bytes_read = self._raw.seek(offset, whence)
+        return self.bytes_read
+
+    def tell(self) -> int:
+        return self._raw.tell()
+
+    def close(self) -> None:
+        self._raw.close()
+        super().close()
 
     @property
     def wide(self) -> bool:
@@ -477,7 +492,7 @@ def _undecodable_at(path: Path, encoding: str) -> tuple[int, int, int]:
     """Return (line, offset, byte value) of the first undecodable byte."""
     decoder = codecs.getincrementaldecoder(encoding)()
     consumed, newlines = 0, 0
-    with open(path, "rb") as handle:
+    with filekinds.content_open(path) as handle:
         while chunk := handle.read(1 << 20):
             try:
                 decoder.decode(chunk)
@@ -540,19 +555,29 @@ def csv_open(
     file, one without a header line, or a quote never closed.
     """
     size = path.stat().st_size
+    empty = FileRejected(
+        Reason(gettext_noop("The file is empty (0 bytes): there is no header line."))
+    )
     if size == 0:
-        raise FileRejected(
-            Reason(
-                gettext_noop("The file is empty (0 bytes): there is no header line.")
-            )
-        )
+        raise empty
     if header_line is not None and header_line < 1:
         raise FileRejected(
             Reason(gettext_noop("The header row must be line 1 or later."))
         )
-    with open(path, "rb", buffering=0) as raw:
+    compressed = bool(filekinds.compression(path.name))
+    # Progress counts the bytes of the file itself, compressed or not.
+    counters: list[_CountingReader] = []
+
+    def counted(file: io.RawIOBase) -> _CountingReader:
+        counters.append(_CountingReader(file))
+        return counters[0]
+
+    with filekinds.content_open(path, wrap=counted) as raw:
+        progress = counters[0]
         sample = raw.read(SAMPLE_SIZE)
-        complete = len(sample) >= size
+        if not sample:
+            raise empty  # A compressed file of nothing.
+        complete = len(sample) < SAMPLE_SIZE if compressed else len(sample) >= size
         declared = encoding or conf.csv_encoding()
         if declared:
             codec = _codec(declared)
@@ -593,6 +618,6 @@ def csv_open(
             size=size,
             encoding=codec,
             dialect=dialect,
-            _counter=counter,
+            _counter=progress,
             _stream=stream,
         )

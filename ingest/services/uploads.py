@@ -14,7 +14,7 @@ from django.db import transaction
 from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 
-from .. import conf, storage
+from .. import conf, filekinds, storage
 from ..importers import importer_names
 from ..models import Inbox, InboxFile
 from .dispatch import file_queue, preview_queue
@@ -96,14 +96,18 @@ def upload_name(name: str) -> str:
     """
     base = re.split(r"[/\\]", name)[-1]
     base = _UPLOAD_NAME_UNSAFE.sub("", base).strip().lstrip(".").strip()
-    stem, dot, suffix = base.rpartition(".")
-    if not dot or suffix.lower() != "csv" or not stem.strip():
+    ending = filekinds.readable_ending(base)
+    stem = base[: -len(ending)] if ending else ""
+    if not stem.strip():
         raise UploadRejected(
-            _("%(name)s is not a .csv file: only CSV files are imported.")
-            % {"name": repr(name) if name else _("(no name)")}
+            _("%(name)s is not a file this service reads (it reads %(kinds)s).")
+            % {
+                "name": repr(name) if name else _("(no name)"),
+                "kinds": filekinds.kinds_text(),
+            }
         )
-    encoded = stem.encode("utf-8")[: UPLOAD_NAME_MAX_BYTES - len(".csv")]
-    return encoded.decode("utf-8", errors="ignore").strip() + "." + suffix
+    encoded = stem.encode("utf-8")[: UPLOAD_NAME_MAX_BYTES - len(ending)]
+    return encoded.decode("utf-8", errors="ignore").strip() + ending
 
 
 def file_upload(
@@ -151,7 +155,12 @@ def file_upload(
     committed: list[bool] = []
     stored: Path | None = None
     try:
-        size = _upload_write(chunks, temporary, limit=conf.max_upload_size())
+        size = _upload_write(
+            chunks,
+            temporary,
+            limit=conf.max_upload_size(),
+            text=not filekinds.compression(display),
+        )
         with transaction.atomic():
             row = InboxFile.objects.create(
                 name=display,
@@ -182,13 +191,17 @@ def file_upload(
     return row
 
 
-def _upload_write(chunks: Iterable[bytes], path: Path, *, limit: int) -> int:
+def _upload_write(
+    chunks: Iterable[bytes], path: Path, *, limit: int, text: bool = True
+) -> int:
     """Write *chunks* to the new file *path*, refusing what is not CSV text.
 
     Binary content (a NUL byte: no 8-bit encoding the importers read has
     one) and UTF-32 are refused here, as is a file that declares UTF-8 or
     UTF-16 with a BOM but is not; which 8-bit encoding the rest is in is the
-    importer's call, and its verdict is recorded in the ledger.
+    importer's call, and its verdict is recorded in the ledger. A compressed
+    file (*text* false) is binary by nature: the reader checks the text
+    inside when it imports it.
     """
     decoder: codecs.IncrementalDecoder | None = None
     wide = False  # UTF-16 is made of NUL bytes; the reader checks its text.
@@ -206,6 +219,10 @@ def _upload_write(chunks: Iterable[bytes], path: Path, *, limit: int) -> int:
                         )
                     }
                 )
+            if not text:
+                handle.write(chunk)
+                size += len(chunk)
+                continue
             if not size:
                 if chunk.startswith(_UTF32_BOMS):
                     raise UploadRejected(

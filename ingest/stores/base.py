@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
+from .. import filekinds
 from ..scanner import is_candidate_name
 
 #: Bytes read per chunk when streaming an object to its local copy.
@@ -97,7 +98,9 @@ class Store(AbstractContextManager):
         found = [
             item
             for item in self._list(root or self.location.root, missing_ok=bool(root))
-            if is_candidate_name(item.name)
+            # Remote files of other kinds stay where they are (not yet
+            # refused like a local inbox's: moving them is the store's).
+            if is_candidate_name(item.name) and filekinds.is_readable(item.name)
         ]
         found.sort(key=lambda item: (item.mtime, item.name))
         return found

@@ -123,7 +123,7 @@ def test_a_client_path_in_the_name_is_reduced_to_its_last_component(published):
 
 
 def test_a_python_file_with_a_traversal_name_is_refused_and_writes_nothing():
-    with pytest.raises(services.UploadRejected, match=r"not a \.csv file"):
+    with pytest.raises(services.UploadRejected, match=r"it reads \.csv, \.csv\.gz"):
         services.file_upload(name="../../myproject/settings.py", chunks=[b"x = 1\n"])
     assert InboxFile.objects.count() == 0
     assert processing_entries() == []
@@ -137,6 +137,8 @@ def test_a_python_file_with_a_traversal_name_is_refused_and_writes_nothing():
         (".hidden.csv", "hidden.csv"),
         ("we\x00ird\n.csv", "weird.csv"),
         ("книги 2024.csv", "книги 2024.csv"),
+        ("export.csv.gz", "export.csv.gz"),
+        ("../Export.CSV.xz", "Export.CSV.xz"),
     ],
 )
 def test_upload_names_keep_their_readable_form(name, expected):
@@ -144,7 +146,8 @@ def test_upload_names_keep_their_readable_form(name, expected):
 
 
 @pytest.mark.parametrize(
-    "name", ["", ".csv", "journals.txt", "journals.csv.exe", "..", "/"]
+    "name",
+    ["", ".csv", "journals.txt", "journals.csv.exe", "..", "/", ".csv.gz", "x.gz"],
 )
 def test_names_that_are_not_csv_files_are_refused(name):
     with pytest.raises(services.UploadRejected):
@@ -278,7 +281,7 @@ def test_the_upload_form_refuses_a_non_csv_file_with_a_message(staff, published)
     response = staff.post(
         reverse("ingest:upload"), {"file": upload("notes.txt", "hello")}, follow=True
     )
-    assert "notes.txt: not a .csv file" in response.content.decode()
+    assert "notes.txt: not a file this service reads" in response.content.decode()
     assert InboxFile.objects.count() == 0
 
 
@@ -399,7 +402,7 @@ def test_the_api_answers_413_for_a_file_over_the_limit(staff, settings):
 def test_the_api_answers_400_when_nothing_was_stored(staff):
     response = staff.post(reverse("ingest:import"), {"file": upload("x.txt", "a")})
     assert response.status_code == 400
-    assert "not a .csv file" in response.json()["error"]
+    assert "not a file this service reads" in response.json()["error"]
     response = staff.post(reverse("ingest:import"), {})
     assert response.status_code == 400
     assert response.json()["errors"]

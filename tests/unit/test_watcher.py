@@ -119,7 +119,7 @@ def test_only_close_after_write_and_moves_in_make_sightings(inbox):
         sink,
         polling=False,
     )
-    csv, other = str(inbox / "a.csv"), str(inbox / "b.txt")
+    csv, other = str(inbox / "a.csv"), str(inbox / "b.csv.part")
     for event in (
         FileOpenedEvent(csv),
         FileClosedNoWriteEvent(csv),
@@ -134,9 +134,12 @@ def test_only_close_after_write_and_moves_in_make_sightings(inbox):
     assert sink.empty()
     handler.dispatch(FileClosedEvent(csv))
     handler.dispatch(FileMovedEvent("", csv))
+    # Another kind of file is sighted too: registering it refuses it.
+    handler.dispatch(FileClosedEvent(str(inbox / "report.pdf")))
     assert [(s.path.name, s.write_finished) for s in sink.queue] == [
         ("a.csv", True),
         ("a.csv", True),
+        ("report.pdf", True),
     ]
 
 
