@@ -18,6 +18,11 @@ from dataclasses import dataclass, field
 
 #: Delimiters tried, preferred in this order on a tie.
 DELIMITERS = (",", ";", "\t", "|")
+#: Tried only when none of :data:`DELIMITERS` splits the sample: a space
+#: splits every title and name, so it must split the header and nearly
+#: every record alike to be the file's delimiter.
+SPACE = " "
+SPACE_AGREEMENT = 0.9
 #: Quote characters tried, preferred in this order on a tie.
 QUOTECHARS = ('"', "'")
 #: Escape styles tried: a doubled quote only, or a backslash as well. The
@@ -44,6 +49,11 @@ class Dialect:
     lineterminator: str = "LF"
     header_line: int | None = None
     skipped: list[tuple[int, str]] = field(default_factory=list)
+    #: Spaces after a delimiter are not data (``a, b`` and ``a   b``).
+    skipinitialspace: bool = False
+    #: The header names one column fewer than the data has (its last
+    #: heading is missing): that column is read as unnamed, not an error.
+    header_short: bool = False
 
     def reader_options(self) -> dict:
         """Return the keyword arguments of :func:`csv.reader` for this dialect."""
@@ -52,6 +62,7 @@ class Dialect:
             "quotechar": self.quotechar,
             "escapechar": self.escapechar,
             "doublequote": True,
+            "skipinitialspace": self.skipinitialspace,
             "strict": True,
         }
 
@@ -115,7 +126,7 @@ def _quotechar(text: str, delimiter: str) -> str:
     d = re.escape(delimiter)
 
     def quoted(quote: str) -> int:
-        pattern = rf"(?:^|{d}){quote}[^{quote}\r\n]*{quote}(?={d}|\r|\n|$)"
+        pattern = rf"(?:^|{d}) *{quote}[^{quote}\r\n]*{quote}(?={d}|\r|\n|$)"
         return len(re.findall(pattern, text, re.MULTILINE))
 
     return "'" if quoted("'") > quoted('"') else '"'
@@ -156,9 +167,18 @@ def dialect_detect(
         (delimiter,) if delimiter else DELIMITERS, ESCAPECHARS
     )
     best = None
+    if not delimiter:
+        candidates = itertools.chain(candidates, _space_candidates(lines, quotechar))
     for rank, (delim, escape) in enumerate(candidates):
+        if delim == SPACE and best is not None and best[0][0]:
+            break  # Another delimiter splits the records: no space needed.
         quote = quotechar or _quotechar(sample, delim)
-        dialect = Dialect(delimiter=delim, quotechar=quote, escapechar=escape)
+        dialect = Dialect(
+            delimiter=delim,
+            quotechar=quote,
+            escapechar=escape,
+            skipinitialspace=_spaced(sample, delim),
+        )
         records, errors = _survey(lines, dialect.reader_options())
         score, width = _consistency(records, errors)
         if best is None or score > best[0]:
@@ -166,14 +186,22 @@ def dialect_detect(
     _score, _rank, dialect, records, width = best
     dialect.lineterminator = _terminator(text)
     if header_line is None:
-        header_line = next(
+        first = next(
             (
-                line
-                for line, count, filled in records
+                index
+                for index, (_line, count, filled) in enumerate(records)
                 if count >= width and (filled > 1 or width == 1)
             ),
-            records[0][0] if records else None,
+            None,
         )
+        header_line = records[first][0] if first is not None else None
+        if first and _short_header(
+            records[first - 1], records[first], width, lines, dialect.delimiter
+        ):
+            header_line = records[first - 1][0]
+            dialect.header_short = True
+        if header_line is None and records:
+            header_line = records[0][0]
     dialect.header_line = header_line
     if header_line is not None:
         dialect.skipped = [
@@ -184,8 +212,73 @@ def dialect_detect(
     return dialect
 
 
+def _space_candidates(lines: list[str], quotechar: str | None):
+    """Yield the space dialect if its records agree on a width above 1."""
+    sample = "".join(lines)
+    options = Dialect(
+        delimiter=SPACE,
+        quotechar=quotechar or _quotechar(sample, SPACE),
+        skipinitialspace=True,
+    ).reader_options()
+    records, errors = _survey(lines, options)
+    if len(records) < 2 or errors:  # One line shows no agreement.
+        return
+    widths = Counter(width for _line, width, _filled in records)
+    width, agreeing = widths.most_common(1)[0]
+    if (
+        width > 1
+        and records[0][1] == width
+        and (agreeing >= SPACE_AGREEMENT * len(records))
+    ):
+        yield SPACE, None
+
+
+def _spaced(text: str, delimiter: str) -> bool:
+    """Return True when most delimiters in *text* are followed by a space.
+
+    ``title, author, year`` then reads as three headings, and a quoted
+    field after ``, `` as quoted; a space delimiter always skips the spaces
+    after it, so columns aligned with several read as one delimiter.
+    """
+    if delimiter == " ":
+        return True
+    count = text.count(delimiter)
+    return count > 0 and text.count(delimiter + " ") * 2 > count
+
+
+_NUMBER = re.compile(r"^[-+]?\d[\d\s.,]*$")
+
+
+def _short_header(
+    before: tuple[int, int, int],
+    found: tuple[int, int, int],
+    width: int,
+    lines: list[str],
+    delimiter: str,
+) -> bool:
+    """Return True when *before* is the header, one heading short of *found*.
+
+    A record one field narrower than the data, every field of it a word,
+    directly above the first full-width record, which holds a number: an
+    export that left its last column unnamed (``title,author`` above
+    ``Кобзар,Шевченко,1840``), not a title line.
+    """
+    line, count, filled = before
+    if count != width - 1 or count < 2 or filled != count or found[0] != line + 1:
+        return False
+    heading = lines[line - 1]
+    data = lines[found[0] - 1]
+    if any(_NUMBER.match(value.strip()) for value in heading.split(delimiter)):
+        return False
+    return bool(re.search(r"\d", data))
+
+
 def delimiter_name(delimiter: str) -> str:
     """Return how people call *delimiter* (``;`` → ``semicolon``)."""
-    return {",": "comma", ";": "semicolon", "\t": "tab", "|": "pipe"}.get(
-        delimiter, repr(delimiter)
-    )
+    return {
+        ",": "comma",
+        ";": "semicolon",
+        "\t": "tab",
+        "|": "pipe",
+        " ": "space",
+    }.get(delimiter, repr(delimiter))

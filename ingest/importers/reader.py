@@ -144,6 +144,9 @@ class _RecordStream:
         self._restart([], (dialect.header_line or 1) - 1)
         self.header_line = 0
         self.header = self._header_read()
+        if dialect.header_short:
+            # The data's last column has no heading: read it, unnamed.
+            self.header = [*self.header, ""]
         self._width = len(self.header)
         self._gate = self._width
         self._stripped_header = [heading.strip() for heading in self.header]
@@ -408,6 +411,8 @@ class CsvSource:
             "delimiter": self.dialect.delimiter,
             "quotechar": self.dialect.quotechar,
             "escapechar": self.dialect.escapechar or "",
+            "skipinitialspace": self.dialect.skipinitialspace,
+            "header_short": self.dialect.header_short,
             "lineterminator": self.dialect.lineterminator,
             "header_line": stream.header_line if stream else self.dialect.header_line,
             "header": raw_fields_cap([h.strip() for h in self.header]),

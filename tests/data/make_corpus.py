@@ -1139,6 +1139,81 @@ def recovery_cases() -> list[Case]:
             encoding="utf-8-sig",
             dialect="delimiter=semicolon lineterminator=CRLF",
         ),
+        *harder_cases(),
+    ]
+
+
+def harder_cases() -> list[Case]:
+    """Headers a field off the data, spaces as separators, apostrophe quotes."""
+    body = lines(UKRAINIAN).split("\n", 1)[1]
+    return [
+        Case(
+            # A trailing delimiter after the last heading only.
+            "books-header-trailing-comma.csv",
+            ("title,author,year,\n" + body).encode(),
+            "done",
+            5,
+            5,
+            dialect="header_line=1 header_short=False",
+        ),
+        Case(
+            # The export left the year's heading out: the year column is
+            # unnamed, so the books' year is missing and the file refused
+            # by its header, never row by row.
+            "books-header-missing-last.csv",
+            ("title,author\n" + body).encode(),
+            "failed",
+            error="missing: year",
+            dataset="",
+            chosen_by="",
+            dialect="header_line=1 header_short=True",
+        ),
+        Case(
+            # Country's heading is missing: read, the country ignored.
+            "authors-header-missing-last.csv",
+            "name,born\nТарас Шевченко,1814,Україна\nЛеся Українка,1871,Україна\n".encode(),
+            "done",
+            2,
+            2,
+            dialect="header_line=1 header_short=True",
+        ),
+        Case(
+            "books-space-separated.csv",
+            (
+                "title author year\n"
+                "Кобзар Шевченко 1840\n"
+                'Енеїда "Іван Котляревський" 1798\n'
+                "Intermezzo   Коцюбинський   1908\n"
+            ).encode(),
+            "done",
+            3,
+            3,
+            dialect="delimiter=space skipinitialspace=True",
+        ),
+        Case(
+            "books-comma-space.csv",
+            (
+                "title, author, year\n"
+                'Кобзар, "Шевченко, Тарас", 1840\n'
+                '"Енеїда, частина 1", Іван Котляревський, 1798\n'
+            ).encode(),
+            "done",
+            2,
+            2,
+            dialect='delimiter=comma quotechar=" skipinitialspace=True',
+        ),
+        Case(
+            "books-apostrophe-quoted.csv",
+            (
+                "title,author,year\n"
+                "'Кобзар, том 1',Тарас Шевченко,1840\n"
+                "'Лісова пісня',Леся Українка,1911\n"
+            ).encode(),
+            "done",
+            2,
+            2,
+            dialect="delimiter=comma quotechar=' skipinitialspace=False",
+        ),
     ]
 
 

@@ -36,6 +36,8 @@ def test_an_imported_file_records_what_was_detected_and_its_malformed_record(
         "delimiter": ";",
         "quotechar": '"',
         "escapechar": "",
+        "skipinitialspace": False,
+        "header_short": False,
         "lineterminator": "LF",
         "header_line": 2,
         "header": ["назва", "issn", "year", "publisher"],

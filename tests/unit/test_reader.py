@@ -218,3 +218,28 @@ def test_an_inbox_declared_encoding_is_used_for_its_files(eager, settings):
     assert InboxFile.objects.get().encoding == "cp1251"
     # The operator said cp1251, so 0xE9 is "й", not the detector's "é".
     assert Journal.objects.get().title == "Les Misйrables"
+
+
+def test_a_space_splits_only_where_no_other_delimiter_does_and_all_agree():
+    from ingest.importers.dialect import dialect_detect
+
+    spaced = dialect_detect("a b c\n1 2 3\n4  5  6\n", complete=True)
+    assert (spaced.delimiter, spaced.skipinitialspace) == (" ", True)
+    # One column of names: the header is one word, the names two.
+    names = dialect_detect("name\nТарас Шевченко\nЛеся Українка\n", complete=True)
+    assert names.delimiter == ","
+    # Semicolons split: the spaces inside headings are not the delimiter.
+    semi = dialect_detect("Ім'я;Рік народження\nІван Франко;1856\n", complete=True)
+    assert semi.delimiter == ";"
+
+
+def test_a_header_one_heading_short_is_the_header_not_a_title():
+    from ingest.importers.dialect import dialect_detect
+
+    short = dialect_detect("title,author\nКобзар,Шевченко,1840\n", complete=True)
+    assert (short.header_line, short.header_short) == (1, True)
+    # A title line above a real header stays a title line.
+    titled = dialect_detect(
+        "Export 2026\ntitle,author,year\nКобзар,Шевченко,1840\n", complete=True
+    )
+    assert (titled.header_line, titled.header_short) == (2, False)

@@ -199,6 +199,8 @@ def test_the_stage_result_records_everything_detected(tmp_path):
         "delimiter": ";",
         "quotechar": '"',
         "escapechar": "",
+        "skipinitialspace": False,
+        "header_short": False,
         "lineterminator": "CRLF",
         "header_line": 2,
         "header": ["title", "issn", "year"],
