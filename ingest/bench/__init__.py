@@ -11,12 +11,20 @@ RSS measured is the import's alone), re-imports a copy under another name
 and checks that the importer's table did not grow, and removes what it
 created (:mod:`.tables`). :mod:`.small_files` times many small files through a
 real worker and beat; :mod:`.latency` times one file at a time from its
-drop to done, through the watcher.
+drop to done, through the watcher. :mod:`.formats` turns the row run's
+CSV into a compressed file or a workbook (``--format``).
 """
 
+from .formats import FORMATS
 from .latency import bench_latency
 from .rows import bench_rows
 from .small_files import bench_small_files
 from .tables import BenchRefused
 
-__all__ = ["BenchRefused", "bench_latency", "bench_rows", "bench_small_files"]
+__all__ = [
+    "FORMATS",
+    "BenchRefused",
+    "bench_latency",
+    "bench_rows",
+    "bench_small_files",
+]

@@ -114,6 +114,18 @@ def test_the_bench_prints_one_json_line_with_the_numbers_and_cleans_up(bench_env
     assert datasets(bench_env) == (0, 0, 0)
 
 
+@pytest.mark.parametrize("form", ["csv.gz", "csv.xz"])
+def test_the_bench_imports_the_same_rows_compressed(bench_env, form):
+    result = run(bench_env, "ingest_bench", "--rows", "1000", "--format", form)
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout.strip().splitlines()[-1])
+    assert (report["format"], report["status"]) == (form, "done")
+    assert report["imported"] + report["duplicates_in_file"] == 1000
+    assert report["reimport_rows_unchanged"] is True
+    assert report["file_mb"] <= report["csv_mb"]
+    assert datasets(bench_env) == (0, 0, 0)
+
+
 def test_the_bench_refuses_a_dataset_that_holds_data(bench_env):
     if connection.vendor == "postgresql":
         Journal.objects.create(issn="0028-0836", title="Somebody's real data")

@@ -35,6 +35,14 @@ class Command(BaseCommand):
             help="Distinct values of the non-key columns (books: authors); "
             "default rows/20.",
         )
+        parser.add_argument(
+            "--format",
+            dest="form",
+            choices=bench.FORMATS,
+            default="csv",
+            help="Import the rows as this kind of file (the floor stays the "
+            "plain CSV's); xlsx also times openpyxl and pandas reading it.",
+        )
         parser.add_argument("--seed", type=int, default=1)
         parser.add_argument("--keep", action="store_true")
         parser.add_argument("--force", action="store_true")
@@ -128,6 +136,7 @@ class Command(BaseCommand):
                     keep=keep,
                     force=force,
                     floor_runs=opts["floor_runs"],
+                    form=opts["form"],
                 )
         except bench.BenchRefused as exc:
             raise CommandError(str(exc)) from exc
