@@ -48,6 +48,7 @@ class InboxAdmin(admin.ModelAdmin):
                 "fields": [
                     "encoding",
                     ("delimiter", "quotechar", "header_line"),
+                    "sheet",
                     "column_aliases",
                     "min_file_age",
                     "max_reject_rate",
@@ -216,6 +217,21 @@ class RowRejectionAdmin(admin.ModelAdmin):
         return False
 
 
+class ArchiveMemberInline(admin.TabularInline):
+    """An archive's members, each a ledger entry of its own (linked)."""
+
+    model = InboxFile
+    fk_name = "archive"
+    extra = 0
+    max_num = 0
+    can_delete = False
+    show_change_link = True
+    fields = ["member", "state", "rows_imported", "rows_updated", "rows_rejected"]
+    readonly_fields = fields
+    verbose_name = _("file in the archive")
+    verbose_name_plural = _("files in the archive")
+
+
 @admin.register(InboxFile)
 class InboxFileAdmin(admin.ModelAdmin):
     list_display = [
@@ -240,6 +256,7 @@ class InboxFileAdmin(admin.ModelAdmin):
         "importer",
         "importer_chosen_by",
         "notify_state",
+        ("archive", admin.EmptyFieldListFilter),
         "discovered_at",
     ]
     list_select_related = ["inbox"]
@@ -253,7 +270,7 @@ class InboxFileAdmin(admin.ModelAdmin):
         "task_link",
         "errors_links",
     ]
-    inlines = [RowRejectionInline]
+    inlines = [ArchiveMemberInline, RowRejectionInline]
     actions = ["reimport"]
     change_list_template = "admin/ingest/inboxfile/change_list.html"
 

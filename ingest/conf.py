@@ -37,6 +37,7 @@ DEFAULTS: dict[str, Any] = {
     "INGEST_MAX_FILE_SIZE": 2 * 1024**3,
     "INGEST_MAX_UNCOMPRESSED_BYTES": 2 * 1024**3,
     "INGEST_MAX_COMPRESSION_RATIO": 200,
+    "INGEST_MAX_ARCHIVE_MEMBERS": 1000,
     "INGEST_MAX_ROW_ERRORS": 10_000,
     "INGEST_CSV_ENCODING": "",
     "INGEST_CSV_ENCODINGS": [
@@ -133,6 +134,11 @@ def max_uncompressed_bytes() -> int:
 def max_compression_ratio() -> int:
     """Return how many times its size a compressed file may inflate."""
     return int(setting("INGEST_MAX_COMPRESSION_RATIO"))
+
+
+def max_archive_members() -> int:
+    """Return how many files a .zip may hold before it is refused."""
+    return int(setting("INGEST_MAX_ARCHIVE_MEMBERS"))
 
 
 def max_row_errors() -> int:

@@ -26,8 +26,13 @@ from django.utils.translation import gettext_noop
 from . import conf
 from .reasons import Grouped, Reason
 
-#: Name endings of the kinds of file read, as the reader takes them.
+#: Name endings of the kinds of text file read, maybe compressed (below).
 READ_SUFFIXES = (".csv",)
+#: Name endings of the spreadsheets read (:mod:`.importers.sheets`), as is.
+SHEET_SUFFIXES = (".xlsx", ".xlsm", ".xls", ".ods")
+#: Name endings of archives: each member is a file of its own
+#: (:mod:`.services.archives`), never read as rows itself.
+ARCHIVE_SUFFIXES = (".zip",)
 #: Compressions a readable file may come in, by name ending.
 COMPRESSED: dict[str, Callable[..., BinaryIO]] = {
     ".gz": gzip.open,
@@ -54,13 +59,34 @@ def inner_name(name: str) -> str:
     return name[: -len(suffix)] if suffix else name
 
 
+def is_sheet(name: str) -> bool:
+    """Return True when *name* is a spreadsheet (``.xlsx``, ``.ods``, …)."""
+    return name.lower().endswith(SHEET_SUFFIXES)
+
+
+def is_archive(name: str) -> bool:
+    """Return True when *name* is an archive of files (``.zip``)."""
+    return name.lower().endswith(ARCHIVE_SUFFIXES)
+
+
+def is_binary_kind(name: str) -> bool:
+    """Return True when *name*'s kind is binary: compressed, a spreadsheet, a zip.
+
+    Such content is full of NUL bytes by design; the checks that refuse
+    binary bytes in CSV text must let it pass.
+    """
+    return bool(compression(name)) or is_sheet(name) or is_archive(name)
+
+
 def is_readable(name: str) -> bool:
     """Return True when *name* is a kind of file the reader takes."""
-    return inner_name(name).lower().endswith(READ_SUFFIXES)
+    return bool(readable_ending(name))
 
 
 def readable_ending(name: str) -> str:
     """Return the ending that makes *name* readable (``.CSV.gz``), or ""."""
+    if is_sheet(name) or is_archive(name):
+        return name[name.rfind(".") :]
     inner = inner_name(name)
     for suffix in READ_SUFFIXES:
         if inner.lower().endswith(suffix):
@@ -69,15 +95,20 @@ def readable_ending(name: str) -> str:
 
 
 def kinds_text() -> str:
-    """Return the name endings read, for people: ``.csv, .csv.gz, …``."""
+    """Return the name endings read, for people: ``.csv, .csv.gz, …, .xlsx``."""
     return ", ".join(
-        [*READ_SUFFIXES, *(kind + z for kind in READ_SUFFIXES for z in COMPRESSED)]
+        [
+            *READ_SUFFIXES,
+            *(kind + z for kind in READ_SUFFIXES for z in COMPRESSED),
+            *SHEET_SUFFIXES,
+            *ARCHIVE_SUFFIXES,
+        ]
     )
 
 
 def accept_attribute() -> str:
     """Return the file input's ``accept``: browsers match the last ending only."""
-    return ",".join([*READ_SUFFIXES, *COMPRESSED])
+    return ",".join([*READ_SUFFIXES, *COMPRESSED, *SHEET_SUFFIXES, *ARCHIVE_SUFFIXES])
 
 
 def unreadable_reason(name: str) -> Reason:

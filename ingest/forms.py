@@ -240,6 +240,7 @@ class InboxForm(forms.ModelForm):
             "delimiter",
             "quotechar",
             "header_line",
+            "sheet",
             "column_aliases",
             "min_file_age",
             "max_reject_rate",

@@ -7,7 +7,7 @@ scanner has seen; broker messages only ring the bell.
 from pathlib import Path
 
 from django.db import models
-from django.db.models import Q
+from django.db.models import Exists, OuterRef, Q
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
@@ -88,6 +88,15 @@ class Inbox(models.Model):
         help_text=_(
             "Line of the file the header is on (1 = the first); the lines above "
             "it are skipped. Blank = detected per file."
+        ),
+    )
+    sheet = models.CharField(
+        _("sheet"),
+        max_length=100,
+        blank=True,
+        help_text=_(
+            "The sheet read in spreadsheets (.xlsx, .ods…): its name, or its "
+            "position counted from 1. Blank = the first sheet with data."
         ),
     )
     min_file_age = models.FloatField(
@@ -302,6 +311,7 @@ class Inbox(models.Model):
             "delimiter": self.delimiter,
             "quotechar": self.quotechar,
             "header_line": self.header_line,
+            "sheet": self.sheet,
         }
         return {key: value for key, value in overrides.items() if value}
 
@@ -364,6 +374,8 @@ class InboxFile(models.Model):
         SENT = "sent", _("Sent")
         FAILED = "failed", pgettext_lazy("email or webhook", "Failed")
         SKIPPED = "skipped", _("No recipients")
+        #: A member of an archive: told in the archive's email, not its own.
+        ARCHIVE = "archive", _("In the archive's email")
 
     FINAL_STATES = (State.DONE, State.FAILED, State.DUPLICATE)
 
@@ -425,6 +437,22 @@ class InboxFile(models.Model):
     )
     attempts = models.PositiveIntegerField(_("attempts"), default=0)
     task_id = models.CharField(_("task id"), max_length=255, blank=True, db_index=True)
+    #: The archive (a .zip) this file was taken out of; each member is a
+    #: file of its own, imported once, with its own outcome.
+    archive = models.ForeignKey(
+        "self",
+        verbose_name=_("archive"),
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="members",
+    )
+    member = models.CharField(
+        _("member"),
+        max_length=1024,
+        blank=True,
+        help_text=_("Its path inside the archive it came in."),
+    )
     duplicate_of = models.ForeignKey(
         "self",
         verbose_name=_("duplicate of"),
@@ -515,6 +543,13 @@ class InboxFile(models.Model):
             # A remote object is registered once per version, whatever state
             # its row is in: the scan that lists it after the import (before
             # the archive's delete) finds its row instead of a new file.
+            # An archive's member is registered once, however often the
+            # archive's expansion runs (a worker killed half-way through).
+            models.UniqueConstraint(
+                fields=["archive", "member"],
+                condition=Q(archive__isnull=False),
+                name="inboxfile_one_row_per_member",
+            ),
             models.UniqueConstraint(
                 fields=["inbox_path", "version"],
                 condition=~Q(version=""),
@@ -540,6 +575,18 @@ class InboxFile(models.Model):
     @property
     def is_final(self) -> bool:
         return self.state in self.FINAL_STATES
+
+    @classmethod
+    def unfinished_members(cls) -> Exists:
+        """Return a filter: an archive with a member not final yet.
+
+        Its email waits for them: ``exclude(InboxFile.unfinished_members())``.
+        """
+        return Exists(
+            cls.objects.filter(archive=OuterRef("pk")).exclude(
+                state__in=cls.FINAL_STATES
+            )
+        )
 
     @property
     def error_text(self) -> str:

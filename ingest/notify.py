@@ -16,7 +16,7 @@ from django.utils import formats, timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
-from . import conf
+from . import conf, filekinds
 from .errors_csv import errors_csv_filename, file_errors_csv
 from .importers.reader import delimiter_name
 from .languages import file_language
@@ -45,7 +45,22 @@ def file_message(row: InboxFile) -> tuple[str, str]:
     language (else the site's).
     """
     seconds = row.duration or 0.0
-    if row.state == InboxFile.State.DONE:
+    members = archive_members(row)
+    if members:
+        subject = _(
+            "Archive finished: %(name)s — %(files)s files: %(imported)s imported, "
+            "%(updated)s updated, %(rejected)s rejected rows, %(failed)s files failed"
+        ) % {
+            "name": row.name,
+            "files": _number(len(members)),
+            "imported": _number(sum(m.rows_imported for m in members)),
+            "updated": _number(sum(m.rows_updated for m in members)),
+            "rejected": _number(sum(m.rows_rejected for m in members)),
+            "failed": _number(
+                sum(1 for m in members if m.state == InboxFile.State.FAILED)
+            ),
+        }
+    elif row.state == InboxFile.State.DONE:
         subject = _(
             "Import finished: %(name)s — %(imported)s imported, %(updated)s "
             "updated, %(rejected)s rejected rows, %(seconds)s s"
@@ -71,8 +86,40 @@ def file_message(row: InboxFile) -> tuple[str, str]:
     lines = [f"{label + ':':<{width}}{value}" for label, value in fields]
     if row.error:
         lines += ["", row.error_text]
+    if members:
+        lines += ["", _("Files in the archive:")]
+        lines += [f"- {member_line(member)}" for member in members]
     lines += _errors_lines(row)
     return subject[:200], "\n".join(lines) + "\n"
+
+
+def archive_members(row: InboxFile) -> list[InboxFile]:
+    """Return the members of archive *row* in their order ([] if it is none)."""
+    if row.archive_id or not filekinds.is_archive(row.name):
+        return []
+    return list(row.members.order_by("pk"))
+
+
+def member_line(member: InboxFile) -> str:
+    """Return one member's outcome in one line, for the archive's email."""
+    if member.state == InboxFile.State.FAILED:
+        outcome = member.error_text.splitlines()[0] if member.error else ""
+    elif member.state == InboxFile.State.DUPLICATE:
+        outcome = _("duplicate of an imported file")
+    else:
+        outcome = _(
+            "%(imported)s imported, %(updated)s updated, %(rejected)s rejected"
+        ) % {
+            "imported": _number(member.rows_imported),
+            "updated": _number(member.rows_updated),
+            "rejected": _number(member.rows_rejected),
+        }
+    return _("%(name)s (#%(id)d, %(state)s): %(outcome)s") % {
+        "name": member.member or member.name,
+        "id": member.pk,
+        "state": member.get_state_display(),
+        "outcome": outcome,
+    }
 
 
 def _inbox_text(row: InboxFile) -> str:
@@ -153,6 +200,7 @@ def file_message_html(row: InboxFile, subject: str) -> str:
             if row.rows_rejected
             else [],
             "rows_rejected": row.rows_rejected,
+            "members": [member_line(member) for member in archive_members(row)],
             "attachment": errors_csv_filename(row),
         },
     )
@@ -220,9 +268,10 @@ def file_notify(*, file_id: int, row: InboxFile | None = None) -> str:
     the finished row as its import just wrote it (with its inbox), which
     saves reading it back; without it the row is read.
     """
+    # An archive is told once its last member is final, in one email.
     pending = InboxFile.objects.filter(
         pk=file_id, state__in=InboxFile.FINAL_STATES, notify_state=Notify.PENDING
-    )
+    ).exclude(InboxFile.unfinished_members())
     recipients = file_recipients(row) if row is not None else None
     if recipients == []:
         # Nobody to tell: one conditional update records it.

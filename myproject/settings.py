@@ -255,6 +255,7 @@ INGEST_MAX_UNCOMPRESSED_BYTES = env.int(
     "INGEST_MAX_UNCOMPRESSED_BYTES", default=2 * 1024**3
 )
 INGEST_MAX_COMPRESSION_RATIO = env.int("INGEST_MAX_COMPRESSION_RATIO", default=200)
+INGEST_MAX_ARCHIVE_MEMBERS = env.int("INGEST_MAX_ARCHIVE_MEMBERS", default=1000)
 #: Rejected rows kept per file for people to see; the count stays exact.
 INGEST_MAX_ROW_ERRORS = env.int("INGEST_MAX_ROW_ERRORS", default=10_000)
 #: Encoding of every CSV ("cp1251", …); empty = detect per file.

@@ -1,4 +1,4 @@
-"""One validation pipeline: CSV rows → importer.clean → a staging writer.
+"""One validation pipeline: CSV or sheet rows → importer.clean → a staging writer.
 
 Rows travel in batches: the writer (COPY on PostgreSQL, ``executemany``
 elsewhere) receives a list of staging tuples at a time, so the per-row work
@@ -17,7 +17,7 @@ from django.utils.translation import gettext_noop
 from ..reasons import Deferred, Reason
 from .base import Importer, RejectedRow, RowError, raw_fields_cap
 from .formats import Formats, formats_detect
-from .reader import csv_open
+from .sources import source_open
 
 __all__ = ["BATCH_ROWS", "RejectedRow", "StageResult", "rows_stage"]
 
@@ -133,19 +133,20 @@ def rows_stage(
     one batch. A record the CSV grammar cannot read counts as a rejected
     row like one with a bad value. *aliases* are the inbox's heading
     renames; *dialect* overrides detection (``delimiter``, ``quotechar``,
-    ``header_line``); *formats* are the declared ones (the importer's with
-    the inbox's on top), what they leave open is detected from the first
-    rows and recorded in the dialect under ``formats``. Raises
-    :class:`~ingest.importers.base.FileRejected` for file-level problems.
+    ``header_line``, a workbook's ``sheet``); *formats* are the declared
+    ones (the importer's with the inbox's on top), what they leave open is
+    detected from the first rows and recorded in the dialect under
+    ``formats``. Raises :class:`~ingest.importers.base.FileRejected` for
+    file-level problems.
     """
     result = StageResult()
     errors = result.errors
     overrides = {
         key: value
         for key, value in (dialect or {}).items()
-        if key in ("delimiter", "quotechar", "header_line") and value
+        if key in ("delimiter", "quotechar", "header_line", "sheet") and value
     }
-    with csv_open(
+    with source_open(
         path, encoding=importer.encoding, max_rejected=max_errors, **overrides
     ) as source:
         result.encoding, result.delimiter = source.encoding, source.delimiter

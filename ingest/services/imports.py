@@ -31,11 +31,11 @@ from django.db.models import F
 from django.utils import timezone, translation
 from django.utils.translation import gettext_noop
 
-from .. import conf, locks, notify, storage
+from .. import conf, filekinds, locks, notify, storage
 from ..importers import FileRejected, Importer, route_choose
 from ..importers.base import rejected_share_check
 from ..importers.pipeline import RejectedRow, StageResult, rows_stage
-from ..importers.reader import csv_open
+from ..importers.sources import source_open
 from ..importers.staging import Staging
 from ..languages import file_language
 from ..models import InboxFile, RowRejection
@@ -49,6 +49,7 @@ from ..reasons import (
     site_language,
 )
 from ..stores import StoreTransient
+from . import archives
 from .dispatch import import_publish, webhook_publish
 from .remote_files import remote_destination, remote_fetch, remote_settle, spool_clear
 
@@ -199,6 +200,14 @@ def _file_run(row: InboxFile, progress_sink: ProgressSink | None) -> dict:
         )
     # Known from here on, also to a failure recorded before the claim below.
     row.sha256, row.size = digest, size
+    if filekinds.is_archive(row.name):
+        if (ended := _content_claim(row, digest, size)) is not None:
+            return ended
+        summary = archives.archive_expand(row, path)
+        file_settle(row)
+        if archives.archive_members_done(row):
+            outcome_tell(row)  # Else the last member to finish tells it.
+        return summary
     importer = _file_route(row, path, record=False)
     ended = _content_claim(row, digest, size)
     if ended is not None:
@@ -276,7 +285,7 @@ def _file_route(row: InboxFile, path: Path, *, record: bool = True) -> Importer:
     inbox = row.inbox
     encoding = (inbox.encoding if inbox else "") or None
     overrides = inbox.dialect_overrides() if inbox else {}
-    with csv_open(path, encoding=encoding, **overrides) as source:
+    with source_open(path, encoding=encoding, **overrides) as source:
         header = source.header
     inbox_importer = inbox.importer if inbox else ""
     if not inbox and row.importer_chosen_by == InboxFile.ChosenBy.INBOX:
@@ -559,6 +568,10 @@ def outcome_tell(row: InboxFile) -> None:
     retries for minutes, keeps its own task.
     """
     webhook_publish(row)
+    if row.archive_id:
+        # A member is told in its archive's email, once all are final.
+        transaction.on_commit(lambda: _archive_tell(row.archive_id))
+        return
 
     def send() -> None:
         try:
@@ -572,6 +585,13 @@ def outcome_tell(row: InboxFile) -> None:
             )
 
     transaction.on_commit(send)
+
+
+def _archive_tell(archive_id: int) -> None:
+    """Tell about the archive once its last member is final (else nothing yet)."""
+    archive = InboxFile.objects.select_related("inbox").get(pk=archive_id)
+    if archive.is_final and archives.archive_members_done(archive):
+        outcome_tell(archive)
 
 
 def file_settle(row: InboxFile) -> None:

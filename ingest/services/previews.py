@@ -33,7 +33,7 @@ from django_celery_beat.models import IntervalSchedule, PeriodicTask
 from .. import conf, locks, storage
 from ..importers import FileRejected, Importer
 from ..importers.pipeline import StageResult
-from ..importers.reader import csv_open
+from ..importers.sources import source_open
 from ..importers.staging import Staging
 from ..models import Inbox, InboxFile, RowRejection
 from ..progress import ProgressSink
@@ -132,7 +132,9 @@ def _preview_run(
         "size": size,
         "dataset": importer.name,
         "chosen_by": row.importer_chosen_by,
-        "mapping": _header_mapping(importer, path, aliases),
+        "mapping": _header_mapping(
+            importer, path, aliases, row.inbox.dialect_overrides() if row.inbox else {}
+        ),
     }
     original = _content_done(digest, row.pk)
     if original is not None:
@@ -177,10 +179,14 @@ def _preview_run(
 
 
 def _header_mapping(
-    importer: Importer, path: Path, aliases: dict | None
+    importer: Importer, path: Path, aliases: dict | None, overrides: dict
 ) -> list[list[str]]:
-    """Return ``[file heading, dataset column, its type]``; "" = not in the file."""
-    with csv_open(path, encoding=importer.encoding) as source:
+    """Return ``[file heading, dataset column, its type]``; "" = not in the file.
+
+    *overrides* are the inbox's (see :meth:`~ingest.models.Inbox.dialect_overrides`),
+    so the header is the one the import reads.
+    """
+    with source_open(path, encoding=importer.encoding, **overrides) as source:
         header = source.header
     indexes = importer.column_indexes(header, aliases)
     return [

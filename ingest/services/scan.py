@@ -18,7 +18,7 @@ from django.db.models import Q
 from django.utils import timezone, translation
 from django.utils.translation import gettext_noop
 
-from .. import conf, locks, scanner, storage
+from .. import conf, filekinds, locks, scanner, storage
 from ..importers import importer_names
 from ..languages import file_language
 from ..models import Inbox, InboxFile
@@ -212,8 +212,9 @@ def found_register_many(
         outcome = _found_take(row=row, found=found[index], min_age=min_age)
         if outcome:
             outcomes[index] = outcome
-        elif inbox.preview_first:
-            # A person confirms each file of this inbox from its preview first.
+        elif inbox.preview_first and not filekinds.is_archive(row.name):
+            # A person confirms each file of this inbox from its preview first
+            # (an archive's members, each: the archive itself is unpacked).
             held = preview_queue(row.pk, from_states=[State.DISCOVERED])
             outcomes[index] = "previewed" if held else "raced"
         else:
@@ -346,9 +347,12 @@ def _inbox_repair(
         if row.inbox_path in seen:
             continue
         if row.processing_path.exists():
-            hand_on = preview_queue if preview_first else file_queue
+            previewed = preview_first and not filekinds.is_archive(row.name)
+            hand_on = preview_queue if previewed else file_queue
             if hand_on(row.pk, from_states=[State.DISCOVERED]):
                 repaired["recovered"] += 1
+        elif row.archive_id:
+            continue  # Not taken out yet: its archive's expansion does that.
         elif _sighting_forget(row):
             repaired["forgotten"] += 1
         elif not Path(row.inbox_path).exists():
@@ -399,12 +403,16 @@ def _queue_repair(*, folder: str) -> Counter[str]:
     if not is_remote(folder) and (resent := previews_repair(folder=Path(folder))):
         repaired["previews_resent"] += resent
 
-    # Finished, but the email never went out.
-    for file_id in in_inbox.filter(
-        state__in=FINAL,
-        notify_state=InboxFile.Notify.PENDING,
-        finished_at__lt=now - datetime.timedelta(seconds=conf.notify_grace()),
-    ).values_list("pk", flat=True):
+    # Finished, but the email never went out (an archive: once its members are).
+    for file_id in (
+        in_inbox.filter(
+            state__in=FINAL,
+            notify_state=InboxFile.Notify.PENDING,
+            finished_at__lt=now - datetime.timedelta(seconds=conf.notify_grace()),
+        )
+        .exclude(InboxFile.unfinished_members())
+        .values_list("pk", flat=True)
+    ):
         notify_publish(InboxFile.objects.select_related("inbox").get(pk=file_id))
         repaired["renotified"] += 1
 

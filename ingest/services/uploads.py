@@ -147,7 +147,7 @@ def file_upload(
     inbox = inbox or inbox_default()
     # An inbox that holds its files for a person ("preview first") holds its
     # uploads too: they wait in preview like the files found in its folder.
-    preview = preview or inbox.preview_first
+    preview = (preview or inbox.preview_first) and not filekinds.is_archive(display)
     folder = _upload_folder(inbox)
     processing = storage.processing_dir(folder)
     processing.mkdir(parents=True, exist_ok=True)
@@ -159,7 +159,7 @@ def file_upload(
             chunks,
             temporary,
             limit=conf.max_upload_size(),
-            text=not filekinds.compression(display),
+            text=not filekinds.is_binary_kind(display),
         )
         with transaction.atomic():
             row = InboxFile.objects.create(
@@ -200,8 +200,8 @@ def _upload_write(
     one) and UTF-32 are refused here, as is a file that declares UTF-8 or
     UTF-16 with a BOM but is not; which 8-bit encoding the rest is in is the
     importer's call, and its verdict is recorded in the ledger. A compressed
-    file (*text* false) is binary by nature: the reader checks the text
-    inside when it imports it.
+    file or a spreadsheet (*text* false) is binary by nature: the reader
+    checks what is inside when it imports it.
     """
     decoder: codecs.IncrementalDecoder | None = None
     wide = False  # UTF-16 is made of NUL bytes; the reader checks its text.

@@ -1,16 +1,19 @@
-"""Compressed CSVs and files of other kinds, through real processes.
+"""Compressed CSVs, workbooks, archives and other kinds, through real processes.
 
 A worker, beat's scan and the watcher on both setups (PostgreSQL + Redis,
-and the embedded default): ``.csv.gz``, ``.csv.bz2`` and ``.csv.xz`` land
-as the books inside, the same books compressed otherwise are a duplicate,
-and a ``report.pdf`` is refused with its reason, moved to ``failed/`` and
-never left in the inbox.
+and the embedded default): ``.csv.gz`` and ``.csv.bz2`` land as the books
+inside, the same books compressed otherwise are a duplicate, an ``.xlsx``
+with a title row above its header lands as its books, a ``.zip`` of two
+CSVs becomes two ledger entries imported once each, and a ``report.pdf``
+is refused with its reason and never left in the inbox.
 """
 
 import bz2
 import gzip
+import io
 import lzma
 import os
+import zipfile
 
 import pytest
 
@@ -44,12 +47,23 @@ def test_compressed_books_and_a_pdf_through_worker_beat_and_watcher(stack):  # n
         stack.inbox, "books-other.csv.bz2", bz2.compress(rows_csv("bz", 10).encode())
     )
     drop_bytes(stack.inbox, "report.pdf", b"%PDF-1.7 a report, not data")
+    drop_bytes(stack.inbox, "каталог-грудень.xlsx", _workbook(12))
+    parcel = io.BytesIO()
+    with zipfile.ZipFile(parcel, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("partner/books-z1.csv", rows_csv("z1", 5))
+        archive.writestr("partner/books-z2.csv", rows_csv("z2", 7))
+    drop_bytes(stack.inbox, "partner-2026-12.zip", parcel.getvalue())
 
     def settled() -> bool:
         ledger = stack.ledger()
-        return stack.done("books-kinds.csv.gz", "books-other.csv.bz2") and [
-            state for state, *_ in ledger.get("report.pdf", [])
-        ] == ["failed"]
+        return stack.done(
+            "books-kinds.csv.gz",
+            "books-other.csv.bz2",
+            "каталог-грудень.xlsx",
+            "partner-2026-12.zip",
+            "books-z1.csv",
+            "books-z2.csv",
+        ) and [state for state, *_ in ledger.get("report.pdf", [])] == ["failed"]
 
     wait_until(
         settled, DEADLINE, message="three files settled", services=stack.services
@@ -68,6 +82,10 @@ def test_compressed_books_and_a_pdf_through_worker_beat_and_watcher(stack):  # n
     ledger = stack.ledger()
     assert ledger["books-kinds.csv.gz"] == [("done", 12, 12)]
     assert ledger["books-other.csv.bz2"] == [("done", 10, 10)]
+    assert ledger["каталог-грудень.xlsx"] == [("done", 12, 12)]
+    assert ledger["partner-2026-12.zip"] == [("done", 2, 0)]  # Its two members.
+    assert ledger["books-z1.csv"] == [("done", 5, 5)]
+    assert ledger["books-z2.csv"] == [("done", 7, 7)]
     ((error,),) = stack.query(
         "SELECT error FROM ingest_inboxfile WHERE name = 'report.pdf'"
     )
@@ -76,3 +94,19 @@ def test_compressed_books_and_a_pdf_through_worker_beat_and_watcher(stack):  # n
         sorted(p.name for p in stack.inbox.iterdir() if not p.name.startswith("."))
         == []
     )
+
+
+def _workbook(rows: int) -> bytes:
+    """Return an .xlsx of *rows* books, a title row above the header."""
+    from openpyxl import Workbook
+
+    book = Workbook()
+    sheet = book.active
+    sheet.title = "Аркуш1"
+    sheet.append(["Вивантаження 2026-12-01"])
+    sheet.append(["title", "author", "year"])
+    for n in range(rows):
+        sheet.append([f"Книга {n}", "Автор аркуша", 1900 + n])
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()

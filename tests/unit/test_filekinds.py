@@ -103,7 +103,8 @@ def test_another_kind_of_file_is_recorded_refused_moved_and_mailed(eager):
     assert row.state == State.FAILED
     assert row.error == (
         "Refused: 'report.pdf' is not a kind of file this service reads (it "
-        "reads .csv, .csv.gz, .csv.bz2, .csv.xz); export the data as CSV and "
+        "reads .csv, .csv.gz, .csv.bz2, .csv.xz, .xlsx, .xlsm, .xls, .ods, .zip); export "
+        "the data as CSV and "
         "drop that instead."
     )
     assert not (conf.inbox_dir() / "report.pdf").exists()
@@ -122,7 +123,7 @@ def test_names_say_the_kind_and_the_compression():
     assert filekinds.inner_name("export.CSV.GZ") == "export.CSV"
     assert filekinds.readable_ending("export.CSV.GZ") == ".CSV.GZ"
     assert filekinds.is_readable("a.csv.bz2") and filekinds.is_readable("b.Csv")
-    for name in ["a.gz", "a.csv.zip", "a.txt", "a.csv.gz.bak", "csv"]:
+    for name in ["a.gz", "a.zip.gz", "a.txt", "a.csv.gz.bak", "csv"]:
         assert not filekinds.is_readable(name), name
 
 

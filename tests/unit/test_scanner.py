@@ -39,7 +39,8 @@ def test_other_kinds_of_file_are_listed_refused_with_what_is_read(tmp_path):
     assert readable == {"books.csv", "export.csv.gz", "a.CSV.BZ2", "b.csv.xz"}
     assert str(found["report.pdf"].refused) == (
         "Refused: 'report.pdf' is not a kind of file this service reads (it "
-        "reads .csv, .csv.gz, .csv.bz2, .csv.xz); export the data as CSV and "
+        "reads .csv, .csv.gz, .csv.bz2, .csv.xz, .xlsx, .xlsm, .xls, .ods, .zip); export "
+        "the data as CSV and "
         "drop that instead."
     )
 

@@ -253,7 +253,10 @@ def test_the_dashboard_has_a_labelled_keyboard_usable_upload_form(staff):
     text = staff.get(reverse("ingest:home")).content.decode()
     assert 'enctype="multipart/form-data"' in text
     assert '<label for="id_file">CSV files</label>' in text
-    assert 'type="file" name="file" accept=".csv,.gz,.bz2,.xz" multiple' in text
+    assert (
+        'type="file" name="file" accept=".csv,.gz,.bz2,.xz,.xlsx,.xlsm,.xls,.ods,.zip" multiple'
+        in text
+    )
     assert 'aria-describedby="id_file_helptext"' in text
     assert 'id="id_file_helptext"' in text
     assert '<button type="submit">Upload and import</button>' in text
