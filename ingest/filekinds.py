@@ -123,12 +123,19 @@ def unreadable_reason(name: str) -> Reason:
     )
 
 
-class _Bounded(io.RawIOBase):
-    """A decompressed stream that stops a decompression bomb with a reason."""
+class _Inflating(io.RawIOBase):
+    """A decompressed stream that refuses a bomb or a corrupt file with a reason.
 
-    def __init__(self, inner: BinaryIO, compressed_size: int, raw: BinaryIO) -> None:
+    A file that is not in the compression its name says (or is cut short)
+    fails its first read here, as a reason naming the compression.
+    """
+
+    def __init__(
+        self, inner: BinaryIO, compressed_size: int, raw: BinaryIO, suffix: str
+    ) -> None:
         self._inner = inner
         self._raw = raw
+        self._suffix = suffix
         self._compressed = max(compressed_size, 1)
         self._limit = conf.max_uncompressed_bytes()
         self._ratio = conf.max_compression_ratio()
@@ -148,7 +155,17 @@ class _Bounded(io.RawIOBase):
         return 0
 
     def readinto(self, buffer) -> int:
-        count = self._inner.readinto(buffer) or 0
+        try:
+            count = self._inner.readinto(buffer) or 0
+        except (OSError, EOFError, lzma.LZMAError) as error:
+            _refuse(
+                gettext_noop(
+                    "Refused: the file is not readable as %(suffix)s compressed "
+                    "data (%(error)s); compress it again or send it as is."
+                ),
+                suffix=self._suffix,
+                error=str(error) or type(error).__name__,
+            )
         self.read_total += count
         if self.read_total > self._limit:
             _refuse(
@@ -200,41 +217,7 @@ def content_open(path: Path, *, wrap: Callable | None = None) -> BinaryIO:
     if not suffix:
         return raw
     inner = COMPRESSED[suffix](raw, "rb")
-    return _Checked(_Bounded(inner, path.stat().st_size, raw), suffix)
-
-
-class _Checked(io.RawIOBase):
-    """Turns a corrupt or mislabelled compressed file into a clear reason."""
-
-    def __init__(self, inner: _Bounded, suffix: str) -> None:
-        self._inner = inner
-        self._suffix = suffix
-
-    def readable(self) -> bool:
-        return True
-
-    def seekable(self) -> bool:
-        return True
-
-    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
-        return self._inner.seek(offset, whence)
-
-    def readinto(self, buffer) -> int:
-        try:
-            return self._inner.readinto(buffer)
-        except (OSError, EOFError, lzma.LZMAError) as error:
-            _refuse(
-                gettext_noop(
-                    "Refused: the file is not readable as %(suffix)s compressed "
-                    "data (%(error)s); compress it again or send it as is."
-                ),
-                suffix=self._suffix,
-                error=str(error) or type(error).__name__,
-            )
-
-    def close(self) -> None:
-        self._inner.close()
-        super().close()
+    return _Inflating(inner, path.stat().st_size, raw, suffix)
 
 
 def content_sha256(path: Path) -> str:

@@ -37,7 +37,9 @@ def _seconds(value: float) -> str:
     return formats.number_format(value, 1, use_l10n=True)
 
 
-def file_message(row: InboxFile) -> tuple[str, str]:
+def file_message(
+    row: InboxFile, *, members: list[InboxFile] | None = None
+) -> tuple[str, str]:
     """Return (subject, body) describing a finished file, in the active language.
 
     No row data beyond the first few error messages, which quote at most
@@ -45,7 +47,7 @@ def file_message(row: InboxFile) -> tuple[str, str]:
     language (else the site's).
     """
     seconds = row.duration or 0.0
-    members = archive_members(row)
+    members = archive_members(row) if members is None else members
     if members:
         subject = _(
             "Archive finished: %(name)s — %(files)s files: %(imported)s imported, "
@@ -188,7 +190,9 @@ def file_fields(row: InboxFile) -> list[tuple[str, str]]:
     return fields
 
 
-def file_message_html(row: InboxFile, subject: str) -> str:
+def file_message_html(
+    row: InboxFile, subject: str, *, members: list[InboxFile] | None = None
+) -> str:
     """Return the HTML part: the same facts and first errors, escaped."""
     return render_to_string(
         "ingest/email/file_outcome.html",
@@ -200,7 +204,10 @@ def file_message_html(row: InboxFile, subject: str) -> str:
             if row.rows_rejected
             else [],
             "rows_rejected": row.rows_rejected,
-            "members": [member_line(member) for member in archive_members(row)],
+            "members": [
+                member_line(member)
+                for member in (archive_members(row) if members is None else members)
+            ],
             "attachment": errors_csv_filename(row),
         },
     )
@@ -241,9 +248,12 @@ def file_email(row: InboxFile, recipients: list[str]) -> EmailMultiAlternatives:
     language (the inbox's, else ``LANGUAGE_CODE``), whatever the process.
     """
     with translation.override(file_language(row)):
-        subject, body = file_message(row)
+        members = archive_members(row)  # Read once for both parts.
+        subject, body = file_message(row, members=members)
         message = EmailMultiAlternatives(subject, body, None, recipients)
-        message.attach_alternative(file_message_html(row, subject), "text/html")
+        message.attach_alternative(
+            file_message_html(row, subject, members=members), "text/html"
+        )
         if row.rows_rejected and row.rejections.exists():
             message.attach(
                 errors_csv_filename(row), file_errors_csv(file=row), "text/csv"

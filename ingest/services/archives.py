@@ -19,7 +19,6 @@ import zipfile
 from pathlib import Path, PurePosixPath
 
 from django.db import transaction
-from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_noop
 
@@ -199,7 +198,7 @@ def _members_extract(
     by_name = {info.filename: info for info in infos}
     waiting = list(row.members.filter(state=State.DISCOVERED).order_by("pk"))
     preview = bool(row.inbox_id and row.inbox.preview_first)
-    queued = 0
+    taken: list[int] = []
     for member in waiting:
         info = by_name.get(member.member)
         if info is None:
@@ -215,12 +214,15 @@ def _members_extract(
                 finished_at=timezone.now(),
             )
             continue
-        with transaction.atomic():
-            if preview:
-                queued += preview_queue(member.pk, from_states=[State.DISCOVERED])
-            else:
-                queued += len(files_queue([member.pk], from_states=[State.DISCOVERED]))
-    return queued
+        taken.append(member.pk)
+    # Taken out but not queued, should this run die here: the scan's repair
+    # queues a DISCOVERED row whose processing file exists, as does a rerun.
+    with transaction.atomic():
+        if preview:
+            return sum(
+                preview_queue(pk, from_states=[State.DISCOVERED]) for pk in taken
+            )
+        return len(files_queue(taken, from_states=[State.DISCOVERED]))
 
 
 def _extract(archive: zipfile.ZipFile, info: zipfile.ZipInfo, target: Path):
@@ -262,4 +264,4 @@ def _extract(archive: zipfile.ZipFile, info: zipfile.ZipInfo, target: Path):
 
 def archive_members_done(row: InboxFile) -> bool:
     """Return True once every member of archive *row* is final."""
-    return not row.members.filter(~Q(state__in=InboxFile.FINAL_STATES)).exists()
+    return not row.members.exclude(state__in=InboxFile.FINAL_STATES).exists()

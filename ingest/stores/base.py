@@ -99,8 +99,11 @@ class Store(AbstractContextManager):
             item
             for item in self._list(root or self.location.root, missing_ok=bool(root))
             # Remote files of other kinds stay where they are (not yet
-            # refused like a local inbox's: moving them is the store's).
-            if is_candidate_name(item.name) and filekinds.is_readable(item.name)
+            # refused like a local inbox's: moving them is the store's), and
+            # so do archives: their members are unpacked into a local folder.
+            if is_candidate_name(item.name)
+            and filekinds.is_readable(item.name)
+            and not filekinds.is_archive(item.name)
         ]
         found.sort(key=lambda item: (item.mtime, item.name))
         return found

@@ -31,6 +31,7 @@ def test_a_listing_shows_candidate_files_with_their_identity(remote_folder):
     remote_folder.put("books.csv", b"title,author,year\nA,B,2000\n")
     remote_folder.put(".hidden.csv", b"x")
     remote_folder.put("notes.txt", b"x")
+    remote_folder.put("parcel.zip", b"PK")  # Unpacked only from local inboxes.
     remote_folder.put("archive/2026/old.csv", b"x")
     with _store(remote_folder) as store:
         listed = store.list()
